@@ -1,0 +1,193 @@
+//! The crate's error type and the RFC 6189 section 5.9 error codes it maps to.
+
+use std::path::PathBuf;
+
+use crate::algo::AlgoId;
+
+/// Everything that can go wrong in sotto-zrtp, grouped as: the peer misbehaved, the peer is
+/// incompatible, the API was misused, the cache failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // -- the peer misbehaved (or an attacker sent this) --
+    /// The packet is not well-formed ZRTP.
+    #[error("malformed zrtp packet: {0}")]
+    Malformed(&'static str),
+    /// The CRC-32C does not match: damaged in transit, dropped silently.
+    #[error("zrtp packet crc mismatch")]
+    BadCrc,
+    /// A hash image does not hash to the one committed earlier.
+    #[error("zrtp hash chain preimage does not match")]
+    HashChainMismatch,
+    /// A message MAC (keyed by the hash chain) does not verify.
+    #[error("zrtp message mac does not verify")]
+    BadMessageMac,
+    /// The Confirm MAC does not verify.
+    #[error("zrtp confirm mac does not verify")]
+    BadConfirmMac,
+    /// The DHPart2 does not match the hvi committed in Commit.
+    #[error("zrtp dhpart2 does not match the commitment hvi")]
+    BadHvi,
+    /// A Diffie-Hellman public value is invalid (0, 1, p-1, off the curve, low order).
+    #[error("zrtp key agreement public value is invalid")]
+    BadPublicValue,
+    /// A Multistream nonce was used twice.
+    #[error("zrtp nonce reuse")]
+    NonceReuse,
+    /// The peer's Hello carries our own ZID.
+    #[error("peer zid equals ours")]
+    EqualZids,
+    /// A message arrived that has no place in the current state.
+    #[error("unexpected zrtp message {0} in this state")]
+    Unexpected(&'static str),
+    // -- the peer is incompatible --
+    /// The peer speaks a ZRTP version other than 1.1x.
+    #[error("unsupported zrtp version")]
+    UnsupportedVersion,
+    /// The Hello changed between retransmissions.
+    #[error("peer hello changed")]
+    HelloMismatch,
+    /// No shared or committed hash algorithm.
+    #[error("hash algorithm {0} not supported")]
+    UnsupportedHash(AlgoId),
+    /// No shared or committed cipher.
+    #[error("cipher {0} not supported")]
+    UnsupportedCipher(AlgoId),
+    /// No shared or committed key agreement.
+    #[error("key agreement {0} not supported")]
+    UnsupportedKeyAgreement(AlgoId),
+    /// No shared or committed SRTP auth tag type.
+    #[error("srtp auth tag {0} not supported")]
+    UnsupportedAuthTag(AlgoId),
+    /// No shared or committed SAS rendering.
+    #[error("sas type {0} not supported")]
+    UnsupportedSasType(AlgoId),
+    /// Multistream or preshared mode without the secret it needs.
+    #[error("no shared secret available, diffie-hellman mode required")]
+    NoSharedSecret,
+    /// The peer asked to go clear; sotto never does.
+    #[error("peer asked to go clear; refused")]
+    GoClearRefused,
+    /// The peer sent an Error message.
+    #[error("peer reported zrtp error {0}")]
+    PeerError(ErrorCode),
+    /// Retransmissions ran out.
+    #[error("zrtp protocol timeout: the peer stopped answering")]
+    Timeout,
+    // -- the API was misused --
+    /// An algorithm name that sotto does not implement.
+    #[error("unknown algorithm {0:?}; use one of the RFC 6189 names such as S256, AES1, HS80, X255, DH3k, B32")]
+    UnknownAlgorithm(String),
+    /// A configuration that cannot work.
+    #[error("invalid zrtp configuration: {0}")]
+    InvalidConfig(&'static str),
+    /// A command that does not fit the current state.
+    #[error("not possible in this state: {0}")]
+    WrongState(&'static str),
+    // -- the cache failed --
+    /// The ZID cache could not be read or written.
+    #[error("zid cache {path}: {reason}")]
+    Cache {
+        /// The cache file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// The ZID cache file exists but is not a sotto cache or is damaged.
+    #[error(
+        "zid cache {path} is corrupt ({reason}); move it aside to start over with a new identity"
+    )]
+    CacheCorrupt {
+        /// The cache file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// An RFC 6189 section 5.9 error code, as carried by the Error message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ErrorCode(pub u32);
+
+impl ErrorCode {
+    /// Malformed packet (CRC OK, but wrong structure).
+    pub const MALFORMED: ErrorCode = ErrorCode(0x10);
+    /// Critical software error.
+    pub const SOFTWARE: ErrorCode = ErrorCode(0x20);
+    /// Unsupported ZRTP version.
+    pub const UNSUPPORTED_VERSION: ErrorCode = ErrorCode(0x30);
+    /// Hello components mismatch.
+    pub const HELLO_MISMATCH: ErrorCode = ErrorCode(0x40);
+    /// Hash type not supported.
+    pub const HASH_UNSUPPORTED: ErrorCode = ErrorCode(0x51);
+    /// Cipher type not supported.
+    pub const CIPHER_UNSUPPORTED: ErrorCode = ErrorCode(0x52);
+    /// Public key exchange not supported.
+    pub const KEY_AGREEMENT_UNSUPPORTED: ErrorCode = ErrorCode(0x53);
+    /// SRTP auth tag not supported.
+    pub const AUTH_TAG_UNSUPPORTED: ErrorCode = ErrorCode(0x54);
+    /// SAS rendering scheme not supported.
+    pub const SAS_UNSUPPORTED: ErrorCode = ErrorCode(0x55);
+    /// No shared secret available, DH mode required.
+    pub const NO_SHARED_SECRET: ErrorCode = ErrorCode(0x56);
+    /// DH error: bad pvi or pvr (== 1, 0, or p-1).
+    pub const BAD_PUBLIC_VALUE: ErrorCode = ErrorCode(0x61);
+    /// DH error: hvi != hashed data.
+    pub const BAD_HVI: ErrorCode = ErrorCode(0x62);
+    /// Received relayed SAS from untrusted MiTM.
+    pub const UNTRUSTED_MITM: ErrorCode = ErrorCode(0x63);
+    /// Auth error: bad Confirm packet MAC.
+    pub const BAD_CONFIRM_MAC: ErrorCode = ErrorCode(0x70);
+    /// Nonce reuse.
+    pub const NONCE_REUSE: ErrorCode = ErrorCode(0x80);
+    /// Equal ZIDs in Hello.
+    pub const EQUAL_ZIDS: ErrorCode = ErrorCode(0x90);
+    /// SSRC collision.
+    pub const SSRC_COLLISION: ErrorCode = ErrorCode(0x91);
+    /// Service unavailable.
+    pub const SERVICE_UNAVAILABLE: ErrorCode = ErrorCode(0xA0);
+    /// Protocol timeout error.
+    pub const TIMEOUT: ErrorCode = ErrorCode(0xB0);
+    /// GoClear message received, but not allowed.
+    pub const GOCLEAR_NOT_ALLOWED: ErrorCode = ErrorCode(0x100);
+}
+
+impl core::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "0x{:x}", self.0)
+    }
+}
+
+impl From<&Error> for Option<ErrorCode> {
+    /// The Error message to send for a local failure, or `None` when the RFC says to drop
+    /// the packet silently (damaged or unauthenticated input must not change state).
+    fn from(e: &Error) -> Self {
+        Some(match e {
+            Error::Malformed(_) => ErrorCode::MALFORMED,
+            Error::BadConfirmMac => ErrorCode::BAD_CONFIRM_MAC,
+            Error::BadHvi => ErrorCode::BAD_HVI,
+            Error::BadPublicValue => ErrorCode::BAD_PUBLIC_VALUE,
+            Error::NonceReuse => ErrorCode::NONCE_REUSE,
+            Error::EqualZids => ErrorCode::EQUAL_ZIDS,
+            Error::UnsupportedVersion => ErrorCode::UNSUPPORTED_VERSION,
+            Error::HelloMismatch => ErrorCode::HELLO_MISMATCH,
+            Error::UnsupportedHash(_) => ErrorCode::HASH_UNSUPPORTED,
+            Error::UnsupportedCipher(_) => ErrorCode::CIPHER_UNSUPPORTED,
+            Error::UnsupportedKeyAgreement(_) => ErrorCode::KEY_AGREEMENT_UNSUPPORTED,
+            Error::UnsupportedAuthTag(_) => ErrorCode::AUTH_TAG_UNSUPPORTED,
+            Error::UnsupportedSasType(_) => ErrorCode::SAS_UNSUPPORTED,
+            Error::NoSharedSecret => ErrorCode::NO_SHARED_SECRET,
+            Error::GoClearRefused => ErrorCode::GOCLEAR_NOT_ALLOWED,
+            Error::Timeout => ErrorCode::TIMEOUT,
+            Error::Cache { .. } | Error::CacheCorrupt { .. } => ErrorCode::SOFTWARE,
+            Error::BadCrc
+            | Error::HashChainMismatch
+            | Error::BadMessageMac
+            | Error::Unexpected(_)
+            | Error::PeerError(_)
+            | Error::UnknownAlgorithm(_)
+            | Error::InvalidConfig(_)
+            | Error::WrongState(_) => return None,
+        })
+    }
+}
