@@ -188,14 +188,15 @@ impl KeyAgreement {
         }
     }
 
-    /// Relative cost, used to settle a Commit with a key agreement other than our own choice
-    /// (RFC 6189 section 4.1.2: the faster one wins). Lower is faster.
-    pub const fn cost_rank(self) -> u8 {
+    /// Speed rank used when the two endpoints' first choices differ (RFC 6189 section 4.1.2: the
+    /// faster one wins). Lower is faster; the order is bzrtp's (DH2k, X255, EC25, DH3k), so both
+    /// ends of a mixed call settle on the same type.
+    pub const fn speed_rank(self) -> u8 {
         match self {
             KeyAgreement::Mult => 0,
-            KeyAgreement::X255 => 1,
-            KeyAgreement::Ec25 => 2,
-            KeyAgreement::Dh2k => 3,
+            KeyAgreement::Dh2k => 1,
+            KeyAgreement::X255 => 2,
+            KeyAgreement::Ec25 => 3,
             KeyAgreement::Dh3k => 4,
         }
     }

@@ -8,11 +8,16 @@ pub mod cache;
 pub mod crypto;
 mod error;
 mod secret;
+pub mod session;
 pub mod wire;
 
 pub use algo::{AlgoId, AuthTag, CipherAlgorithm, HashAlgorithm, KeyAgreement, SasType};
 pub use error::{Error, ErrorCode};
 pub use secret::{RetainedSecret, SecretBytes};
+pub use session::{
+    Algorithms, Event, Input, MultistreamKey, Output, Role, RolePolicy, SecureInfo, Session,
+    SessionConfig, SrtpSecrets,
+};
 
 /// A ZRTP endpoint identifier: 96 random bits, fixed for an installation and kept in its cache.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,1 +1,15 @@
-//! placeholder
+//! ZRTP cryptography: hashes and HMACs, the RFC 6189 KDF, AES-CFB for Confirm and SASrelay,
+//! the key agreements (X255, EC25, DH3k, DH2k) and SAS rendering.
+
+mod cfb;
+mod dh;
+mod hash;
+mod kdf;
+mod pgp_words;
+mod sas;
+
+pub use cfb::{cfb_decrypt, cfb_encrypt};
+pub use dh::{DhResult, KeyAgreementSecret};
+pub use hash::{hmac_sha256_64, sha256, Digest};
+pub use kdf::kdf;
+pub use sas::render_sas;
