@@ -13,7 +13,10 @@ use sotto_zrtp::{Event, Input, KeyAgreement, Output, Session, SessionConfig};
 
 /// Runs one handshake to completion; returns the number of packets exchanged.
 fn handshake(ka: KeyAgreement, rng: &mut ChaCha20Rng, now: Instant) -> usize {
-    let cfg = SessionConfig { key_agreements: vec![ka], ..SessionConfig::default() };
+    let cfg = SessionConfig {
+        key_agreements: vec![ka],
+        ..SessionConfig::default()
+    };
     let mut a = Session::new(cfg.clone(), Arc::new(MemoryCache::new()), rng, now).expect("a");
     let mut b = Session::new(cfg, Arc::new(MemoryCache::new()), rng, now).expect("b");
     let (mut secure, mut packets) = (0, 0);
@@ -49,9 +52,16 @@ fn bench_handshake(c: &mut Criterion) {
     let mut group = c.benchmark_group("zrtp_full_handshake_both_sides");
     #[allow(clippy::disallowed_methods)]
     let now = Instant::now();
-    for ka in [KeyAgreement::X255, KeyAgreement::Ec25, KeyAgreement::Dh2k, KeyAgreement::Dh3k] {
+    for ka in [
+        KeyAgreement::X255,
+        KeyAgreement::Ec25,
+        KeyAgreement::Dh2k,
+        KeyAgreement::Dh3k,
+    ] {
         let mut rng = ChaCha20Rng::seed_from_u64(7);
-        group.bench_function(ka.to_string(), |bench| bench.iter(|| handshake(ka, &mut rng, now)));
+        group.bench_function(ka.to_string(), |bench| {
+            bench.iter(|| handshake(ka, &mut rng, now))
+        });
     }
     group.finish();
 }

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use sotto::zrtp_udp::ZrtpOverUdp;
 use sotto_zrtp::cache::SqliteCache;
-use sotto_zrtp::{Event, Input, KeyAgreement, Output, SasType, SecureInfo, Session, SessionConfig};
+use sotto_zrtp::{KeyAgreement, SasType, SecureInfo, Session, SessionConfig};
 
 struct Options {
     key_agreement: Option<KeyAgreement>,
@@ -49,74 +50,33 @@ fn parse_args() -> Result<Options> {
     Ok(opts)
 }
 
-/// Runs one endpoint until it is secure or fails: the driver loop of the crate docs, on a
-/// blocking socket whose read timeout is the session's next deadline.
-fn endpoint(name: &str, socket: UdpSocket, peer: SocketAddr, config: SessionConfig, cache: PathBuf) -> Result<(Box<SecureInfo>, Instant)> {
+/// Runs one endpoint until it is secure, then lingers to answer a lost Conf2ACK.
+fn endpoint(
+    name: &str,
+    socket: UdpSocket,
+    peer: SocketAddr,
+    config: SessionConfig,
+    cache: PathBuf,
+) -> Result<(Box<SecureInfo>, Instant)> {
     let cache = Arc::new(SqliteCache::open(&cache)?);
-    let mut session = Session::new(config, cache, &mut rand_core::OsRng, Instant::now())?;
-    let give_up = Instant::now() + Duration::from_secs(20);
-    let mut secure = None;
-    let mut buf = [0u8; 2048];
-    loop {
-        let deadline = loop {
-            match session.poll_output() {
-                Output::Transmit(packet) => {
-                    socket.send_to(&packet, peer)?;
-                }
-                Output::Event(Event::Secure(info)) => secure = Some((info, Instant::now())),
-                Output::Event(Event::Failed(e)) => bail!("{name}: handshake failed: {e}"),
-                Output::Event(other) => eprintln!("{name}: {other:?}"),
-                Output::Timeout(deadline) => break deadline,
-            }
-        };
-        if let Some((info, at)) = secure.take() {
-            // Stay a moment so a lost Conf2ACK can still be answered.
-            linger(&mut session, &socket, peer, Duration::from_millis(300))?;
-            return Ok((info, at));
-        }
-        let now = Instant::now();
-        if now > give_up {
-            bail!("{name}: no answer from the peer within 20 s");
-        }
-        let wait = deadline.map_or(Duration::from_millis(200), |d| d.saturating_duration_since(now));
-        socket.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
-        match socket.recv_from(&mut buf) {
-            Ok((n, from)) if from == peer => {
-                // Dropped packets are normal on a hostile network: the session says why.
-                if let Err(e) = session.handle_input(Input::Receive { now: Instant::now(), packet: &buf[..n] }) {
-                    eprintln!("{name}: dropped a packet: {e}");
-                }
-            }
-            Ok(_) => {}
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                session.handle_input(Input::Timeout(Instant::now()))?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-fn linger(session: &mut Session, socket: &UdpSocket, peer: SocketAddr, for_: Duration) -> Result<()> {
-    let end = Instant::now() + for_;
-    let mut buf = [0u8; 2048];
-    socket.set_read_timeout(Some(Duration::from_millis(20)))?;
-    while Instant::now() < end {
-        if let Ok((n, from)) = socket.recv_from(&mut buf) {
-            if from == peer {
-                let _ = session.handle_input(Input::Receive { now: Instant::now(), packet: &buf[..n] });
-            }
-        }
-        while let Output::Transmit(packet) = session.poll_output() {
-            socket.send_to(&packet, peer)?;
-        }
-    }
-    Ok(())
+    let session = Session::new(config, cache, &mut rand_core::OsRng, Instant::now())?;
+    let mut link = ZrtpOverUdp::new(socket, Some(peer), session);
+    let info = link
+        .handshake(Duration::from_secs(20))
+        .with_context(|| format!("{name}'s handshake"))?;
+    let at = Instant::now();
+    link.serve_until(at + Duration::from_millis(300))?;
+    Ok((info, at))
 }
 
 fn main() -> Result<()> {
     let opts = parse_args()?;
-    std::fs::create_dir_all(&opts.cache_dir).with_context(|| format!("creating {}", opts.cache_dir.display()))?;
-    let (alice_cache, bob_cache) = (opts.cache_dir.join("alice.zid.sqlite"), opts.cache_dir.join("bob.zid.sqlite"));
+    std::fs::create_dir_all(&opts.cache_dir)
+        .with_context(|| format!("creating {}", opts.cache_dir.display()))?;
+    let (alice_cache, bob_cache) = (
+        opts.cache_dir.join("alice.zid.sqlite"),
+        opts.cache_dir.join("bob.zid.sqlite"),
+    );
     if opts.fresh {
         for f in [&alice_cache, &bob_cache] {
             let _ = std::fs::remove_file(f);
@@ -135,32 +95,57 @@ fn main() -> Result<()> {
     let alice = UdpSocket::bind("127.0.0.1:0").context("binding alice's UDP socket")?;
     let bob = UdpSocket::bind("127.0.0.1:0").context("binding bob's UDP socket")?;
     let (alice_addr, bob_addr) = (alice.local_addr()?, bob.local_addr()?);
-    println!("alice on udp://{alice_addr}, bob on udp://{bob_addr}; ZID caches in {}", opts.cache_dir.display());
+    println!(
+        "alice on udp://{alice_addr}, bob on udp://{bob_addr}; ZID caches in {}",
+        opts.cache_dir.display()
+    );
 
     let start = Instant::now();
-    let cfg_b = SessionConfig { ssrc: 0xb0b, ..config.clone() };
-    let cfg_a = SessionConfig { ssrc: 0xa11ce, ..config };
+    let cfg_b = SessionConfig {
+        ssrc: 0xb0b,
+        ..config.clone()
+    };
+    let cfg_a = SessionConfig {
+        ssrc: 0xa11ce,
+        ..config
+    };
     let bob_thread = std::thread::spawn(move || endpoint("bob", bob, alice_addr, cfg_b, bob_cache));
     let (a, a_at) = endpoint("alice", alice, bob_addr, cfg_a, alice_cache)?;
-    let (b, b_at) = bob_thread.join().map_err(|_| anyhow::anyhow!("bob's thread panicked"))??;
+    let (b, b_at) = bob_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("bob's thread panicked"))??;
     let elapsed = a_at.max(b_at) - start;
 
     let alg = a.algorithms;
     println!();
-    println!("  alice SAS: {:>12}   ({})", a.sas.as_deref().unwrap_or("-"), a.role);
-    println!("  bob   SAS: {:>12}   ({})", b.sas.as_deref().unwrap_or("-"), b.role);
+    println!(
+        "  alice SAS: {:>12}   ({})",
+        a.sas.as_deref().unwrap_or("-"),
+        a.role
+    );
+    println!(
+        "  bob   SAS: {:>12}   ({})",
+        b.sas.as_deref().unwrap_or("-"),
+        b.role
+    );
     println!();
     println!(
         "  negotiated: key agreement {}, hash {}, cipher {}, srtp auth tag {}, sas {}",
         alg.key_agreement, alg.hash, alg.cipher, alg.auth_tag, alg.sas_type
     );
-    let continuity = match (a.cache_mismatch || b.cache_mismatch, a.sas_verified && b.sas_verified) {
+    let continuity = match (
+        a.cache_mismatch || b.cache_mismatch,
+        a.sas_verified && b.sas_verified,
+    ) {
         (true, _) => "CACHE MISMATCH: compare the SAS, this may be a man in the middle",
         (false, true) => "retained secret matched and SAS verified before",
         (false, false) => "no verified retained secret yet: compare the SAS aloud",
     };
     println!("  key continuity: {continuity}");
-    println!("  first Hello to both secure over loopback UDP: {:.2} ms", elapsed.as_secs_f64() * 1e3);
+    println!(
+        "  first Hello to both secure over loopback UDP: {:.2} ms",
+        elapsed.as_secs_f64() * 1e3
+    );
     if a.sas != b.sas || a.srtp.local_key != b.srtp.remote_key {
         bail!("the two ends disagree: this must never happen");
     }

@@ -24,12 +24,20 @@ use crate::wire::{
 use crate::{Error, ErrorCode, RetainedSecret, SecretBytes, Zid};
 
 /// T1: Hello retransmission starts at 50 ms and doubles up to 200 ms, 20 times at most.
-const T1: Timer = Timer { first: Duration::from_millis(50), cap: Duration::from_millis(200), tries: 20 };
+const T1: Timer = Timer {
+    first: Duration::from_millis(50),
+    cap: Duration::from_millis(200),
+    tries: 20,
+};
 /// T2: Commit, DHPart2 and Confirm2 retransmission: 150 ms doubling to 1200 ms. RFC 6189
 /// section 6 suggests giving up after 10; each try needs a round trip (only the initiator
 /// retransmits), so at 30% loss per direction 10 tries still fail one handshake in 1700. sotto
 /// tries 20 times (about 22 s), at no cost on a good link and invisibly to the peer.
-const T2: Timer = Timer { first: Duration::from_millis(150), cap: Duration::from_millis(1200), tries: 20 };
+const T2: Timer = Timer {
+    first: Duration::from_millis(150),
+    cap: Duration::from_millis(1200),
+    tries: 20,
+};
 /// Cache expiration we announce: never (RFC 6189 section 4.9 recommends it).
 const CACHE_FOREVER: u32 = 0xFFFF_FFFF;
 /// The client identifier in our Hello, 16 bytes.
@@ -295,7 +303,13 @@ struct Retransmit {
 
 impl Retransmit {
     fn start(message: Vec<u8>, now: Instant, timer: Timer) -> Self {
-        Retransmit { message, next: now + timer.first, interval: timer.first, remaining: timer.tries, timer }
+        Retransmit {
+            message,
+            next: now + timer.first,
+            interval: timer.first,
+            remaining: timer.tries,
+            timer,
+        }
     }
 }
 
@@ -320,7 +334,13 @@ impl KeySchedule {
     fn new(alg: Algorithms, s0: SecretBytes, kdf_context: Vec<u8>) -> Self {
         let derive = |label: &[u8], len: usize| {
             let mut out = SecretBytes::zeroed(len);
-            crypto::kdf(alg.hash, s0.expose_secret(), label, &kdf_context, out.expose_secret_mut());
+            crypto::kdf(
+                alg.hash,
+                s0.expose_secret(),
+                label,
+                &kdf_context,
+                out.expose_secret_mut(),
+            );
             out
         };
         let hash_len = alg.hash.output_len();
@@ -338,7 +358,13 @@ impl KeySchedule {
 
     fn derive(&self, label: &[u8], len: usize) -> SecretBytes {
         let mut out = SecretBytes::zeroed(len);
-        crypto::kdf(self.alg.hash, self.s0.expose_secret(), label, &self.kdf_context, out.expose_secret_mut());
+        crypto::kdf(
+            self.alg.hash,
+            self.s0.expose_secret(),
+            label,
+            &self.kdf_context,
+            out.expose_secret_mut(),
+        );
         out
     }
 
@@ -375,16 +401,35 @@ impl RetainedIds {
         let mut id = |secret: Option<&RetainedSecret>, label: &[u8]| {
             let mut out = [0u8; 8];
             match secret {
-                Some(s) => out.copy_from_slice(&hash.hmac(s.expose_secret(), &[label]).as_ref()[..8]),
+                Some(s) => {
+                    out.copy_from_slice(&hash.hmac(s.expose_secret(), &[label]).as_ref()[..8])
+                }
                 None => rng.fill_bytes(&mut out),
             }
             out
         };
-        let (rs1_i, rs1_r) = (id(entry.rs1.as_ref(), b"Initiator"), id(entry.rs1.as_ref(), b"Responder"));
-        let (rs2_i, rs2_r) = (id(entry.rs2.as_ref(), b"Initiator"), id(entry.rs2.as_ref(), b"Responder"));
+        let (rs1_i, rs1_r) = (
+            id(entry.rs1.as_ref(), b"Initiator"),
+            id(entry.rs1.as_ref(), b"Responder"),
+        );
+        let (rs2_i, rs2_r) = (
+            id(entry.rs2.as_ref(), b"Initiator"),
+            id(entry.rs2.as_ref(), b"Responder"),
+        );
         // sotto keeps no auxiliary or PBX secrets: their IDs are random (RFC 6189 section 4.3).
-        let (aux_i, aux_r, pbx_i, pbx_r) = (id(None, b""), id(None, b""), id(None, b""), id(None, b""));
-        RetainedIds { entry, rs1_i, rs1_r, rs2_i, rs2_r, aux_i, aux_r, pbx_i, pbx_r }
+        let (aux_i, aux_r, pbx_i, pbx_r) =
+            (id(None, b""), id(None, b""), id(None, b""), id(None, b""));
+        RetainedIds {
+            entry,
+            rs1_i,
+            rs1_r,
+            rs2_i,
+            rs2_r,
+            aux_i,
+            aux_r,
+            pbx_i,
+            pbx_r,
+        }
     }
 
     /// The IDs we put in our DHPart as `role`.
@@ -426,7 +471,10 @@ impl RetainedIds {
                 }
             }
         };
-        SecretMatch { s1: s1.cloned(), cache_mismatch: s1.is_none() && rs1.is_some() }
+        SecretMatch {
+            s1: s1.cloned(),
+            cache_mismatch: s1.is_none() && rs1.is_some(),
+        }
     }
 }
 
@@ -566,7 +614,7 @@ impl Session {
             zid,
             chain,
             hello,
-            seq: 0,
+            seq: 1,
             state: State::Discovery,
             peer: None,
             retained: None,
@@ -630,7 +678,14 @@ impl Session {
 
     fn send(&mut self, message: Vec<u8>) {
         let mut packet = Vec::with_capacity(message.len() + wire::HEADER_LEN + 4);
-        wire::seal_packet(Header { sequence: self.seq, ssrc: self.cfg.ssrc }, &message, &mut packet);
+        wire::seal_packet(
+            Header {
+                sequence: self.seq,
+                ssrc: self.cfg.ssrc,
+            },
+            &message,
+            &mut packet,
+        );
         self.seq = self.seq.wrapping_add(1);
         self.out.push_back(Output::Transmit(packet));
     }
@@ -643,7 +698,11 @@ impl Session {
 
     fn handle_timeout(&mut self, now: Instant) {
         for slot in 0..2 {
-            let rtx = if slot == 0 { &mut self.hello_rtx } else { &mut self.rtx };
+            let rtx = if slot == 0 {
+                &mut self.hello_rtx
+            } else {
+                &mut self.rtx
+            };
             let Some(r) = rtx else { continue };
             if now < r.next {
                 continue;
@@ -783,7 +842,10 @@ impl Session {
             }
         };
         self.retained = Some(RetainedIds::new(entry, alg.hash, &mut self.rng));
-        self.peer = Some(PeerHello { raw: raw.to_vec(), msg: hello });
+        self.peer = Some(PeerHello {
+            raw: raw.to_vec(),
+            msg: hello,
+        });
         match self.cfg.role {
             RolePolicy::Initiator => self.commit(now, alg),
             RolePolicy::Auto if self.hello_acked => {
@@ -827,20 +889,33 @@ impl Session {
             .ok_or(Error::UnsupportedAuthTag(first_unknown(&hello.auth_tags)))?;
         let sas_type = pick(&self.cfg.sas_types, &hello.sas_types, SasType::id)
             .ok_or(Error::UnsupportedSasType(first_unknown(&hello.sas_types)))?;
-        let ours = pick(&self.cfg.key_agreements, &hello.key_agreements, KeyAgreement::id)
-            .ok_or(Error::UnsupportedKeyAgreement(first_unknown(&hello.key_agreements)))?;
+        let ours = pick(
+            &self.cfg.key_agreements,
+            &hello.key_agreements,
+            KeyAgreement::id,
+        )
+        .ok_or(Error::UnsupportedKeyAgreement(first_unknown(
+            &hello.key_agreements,
+        )))?;
         let theirs = hello
             .key_agreements
             .iter()
             .filter_map(|id| KeyAgreement::from_id(*id))
             .find(|ka| self.cfg.key_agreements.contains(ka))
             .unwrap_or(ours);
-        let key_agreement = if ours == KeyAgreement::Mult || theirs.speed_rank() >= ours.speed_rank() {
-            ours
-        } else {
-            theirs
-        };
-        Ok(Algorithms { hash, cipher, auth_tag, key_agreement, sas_type })
+        let key_agreement =
+            if ours == KeyAgreement::Mult || theirs.speed_rank() >= ours.speed_rank() {
+                ours
+            } else {
+                theirs
+            };
+        Ok(Algorithms {
+            hash,
+            cipher,
+            auth_tag,
+            key_agreement,
+            sas_type,
+        })
     }
 
     /// Sends our Commit (we intend to be initiator).
@@ -848,13 +923,16 @@ impl Session {
         if !matches!(self.state, State::Discovery) {
             return Ok(());
         }
-        let Some(peer) = &self.peer else { return Ok(()) };
+        let Some(peer) = &self.peer else {
+            return Ok(());
+        };
         let (mode, dh) = if alg.key_agreement == KeyAgreement::Mult {
             let mut nonce = [0u8; 16];
             self.rng.fill_bytes(&mut nonce);
             (CommitMode::Multistream { nonce }, None)
         } else {
-            let secret = KeyAgreementSecret::generate(alg.key_agreement, &mut self.rng, alg.cipher)?;
+            let secret =
+                KeyAgreementSecret::generate(alg.key_agreement, &mut self.rng, alg.cipher)?;
             let dhpart2 = self.dhpart_message(Role::Initiator, &secret);
             let hvi_full = alg.hash.hash(&[&dhpart2, &peer.raw]);
             let mut hvi = [0u8; 32];
@@ -875,7 +953,12 @@ impl Session {
         let commit_raw = encode_with_mac(&commit, &self.chain.h[1]);
         self.send(commit_raw.clone());
         self.rtx = Some(Retransmit::start(commit_raw.clone(), now, T2));
-        self.state = State::Committed(Box::new(Committed { alg, commit_raw, mode, dh }));
+        self.state = State::Committed(Box::new(Committed {
+            alg,
+            commit_raw,
+            mode,
+            dh,
+        }));
         Ok(())
     }
 
@@ -904,7 +987,10 @@ impl Session {
 
     /// Checks a peer hash image against the peer's Hello H3 and, once H2 is known, the Hello MAC.
     fn check_peer_hello_with_h2(&self, h2: &[u8; 32]) -> Result<(), Error> {
-        let peer = self.peer.as_ref().ok_or(Error::Unexpected("message before Hello"))?;
+        let peer = self
+            .peer
+            .as_ref()
+            .ok_or(Error::Unexpected("message before Hello"))?;
         if !bool::from(crypto::sha256(&[h2]).ct_eq(&peer.msg.h3)) {
             return Err(Error::HashChainMismatch);
         }
@@ -918,7 +1004,10 @@ impl Session {
                 // Commit contention (RFC 6189 section 4.2): the lower hvi or nonce backs off.
                 let peer_wins = match (&ours.mode, &commit.mode) {
                     (CommitMode::Dh { hvi: a }, CommitMode::Dh { hvi: b }) => a < b,
-                    (CommitMode::Multistream { nonce: a }, CommitMode::Multistream { nonce: b }) => a < b,
+                    (
+                        CommitMode::Multistream { nonce: a },
+                        CommitMode::Multistream { nonce: b },
+                    ) => a < b,
                     (CommitMode::Multistream { .. }, CommitMode::Dh { .. }) => true,
                     _ => false,
                 };
@@ -979,27 +1068,55 @@ impl Session {
 
     /// The algorithms of a peer Commit, each of which must be in our Hello.
     fn commit_algorithms(&self, commit: &Commit) -> Result<Algorithms, Error> {
-        fn offered<T: Copy + PartialEq>(ours: &[T], id: AlgoId, from: fn(AlgoId) -> Option<T>, err: fn(AlgoId) -> Error) -> Result<T, Error> {
+        fn offered<T: Copy + PartialEq>(
+            ours: &[T],
+            id: AlgoId,
+            from: fn(AlgoId) -> Option<T>,
+            err: fn(AlgoId) -> Error,
+        ) -> Result<T, Error> {
             from(id).filter(|a| ours.contains(a)).ok_or(err(id))
         }
         let alg = Algorithms {
-            hash: offered(&self.cfg.hashes, commit.hash, HashAlgorithm::from_id, Error::UnsupportedHash)?,
-            cipher: offered(&self.cfg.ciphers, commit.cipher, CipherAlgorithm::from_id, Error::UnsupportedCipher)?,
-            auth_tag: offered(&self.cfg.auth_tags, commit.auth_tag, AuthTag::from_id, Error::UnsupportedAuthTag)?,
+            hash: offered(
+                &self.cfg.hashes,
+                commit.hash,
+                HashAlgorithm::from_id,
+                Error::UnsupportedHash,
+            )?,
+            cipher: offered(
+                &self.cfg.ciphers,
+                commit.cipher,
+                CipherAlgorithm::from_id,
+                Error::UnsupportedCipher,
+            )?,
+            auth_tag: offered(
+                &self.cfg.auth_tags,
+                commit.auth_tag,
+                AuthTag::from_id,
+                Error::UnsupportedAuthTag,
+            )?,
             key_agreement: offered(
                 &self.cfg.key_agreements,
                 commit.key_agreement,
                 KeyAgreement::from_id,
                 Error::UnsupportedKeyAgreement,
             )?,
-            sas_type: offered(&self.cfg.sas_types, commit.sas_type, SasType::from_id, Error::UnsupportedSasType)?,
+            sas_type: offered(
+                &self.cfg.sas_types,
+                commit.sas_type,
+                SasType::from_id,
+                Error::UnsupportedSasType,
+            )?,
         };
         let mode_ok = matches!(
             (&commit.mode, alg.key_agreement),
             (CommitMode::Multistream { .. }, KeyAgreement::Mult)
-        ) || (matches!(commit.mode, CommitMode::Dh { .. }) && alg.key_agreement != KeyAgreement::Mult);
+        ) || (matches!(commit.mode, CommitMode::Dh { .. })
+            && alg.key_agreement != KeyAgreement::Mult);
         if !mode_ok {
-            return Err(Error::Malformed("commit mode does not match its key agreement"));
+            return Err(Error::Malformed(
+                "commit mode does not match its key agreement",
+            ));
         }
         Ok(alg)
     }
@@ -1017,7 +1134,9 @@ impl Session {
         if part.public_value.len() != alg.key_agreement.public_value_len() {
             return Err(Error::Malformed("DHPart1 public value length"));
         }
-        let Some((secret, _)) = &ours.dh else { return Err(Error::Unexpected("DHPart1")) };
+        let Some((secret, _)) = &ours.dh else {
+            return Err(Error::Unexpected("DHPart1"));
+        };
         // The DHPart1 MAC is checked only on Confirm1, so a bad public value may be a forgery
         // spliced onto a genuine H1: drop it and wait for the real one.
         let dh_result = secret.agree(&part.public_value)?;
@@ -1026,13 +1145,33 @@ impl Session {
         let State::Committed(ours) = core::mem::replace(&mut self.state, State::Discovery) else {
             return Err(Error::Unexpected("DHPart1"));
         };
-        let Committed { alg, commit_raw, dh, .. } = *ours;
-        let Some((_secret, dhpart2_raw)) = dh else { return Err(Error::Unexpected("DHPart1")) };
-        let peer = self.peer.as_ref().ok_or(Error::Unexpected("DHPart1 before Hello"))?;
-        let retained = self.retained.as_ref().ok_or(Error::Unexpected("DHPart1 before Hello"))?;
+        let Committed {
+            alg,
+            commit_raw,
+            dh,
+            ..
+        } = *ours;
+        let Some((_secret, dhpart2_raw)) = dh else {
+            return Err(Error::Unexpected("DHPart1"));
+        };
+        let peer = self
+            .peer
+            .as_ref()
+            .ok_or(Error::Unexpected("DHPart1 before Hello"))?;
+        let retained = self
+            .retained
+            .as_ref()
+            .ok_or(Error::Unexpected("DHPart1 before Hello"))?;
         let matched = retained.match_peer(Role::Initiator, &part);
         let total_hash = alg.hash.hash(&[&peer.raw, &commit_raw, raw, &dhpart2_raw]);
-        let keys = dh_key_schedule(alg, &self.zid, &peer.msg.zid, total_hash.as_ref(), dh_result.expose_secret(), &matched);
+        let keys = dh_key_schedule(
+            alg,
+            &self.zid,
+            &peer.msg.zid,
+            total_hash.as_ref(),
+            dh_result.expose_secret(),
+            &matched,
+        );
         self.send(dhpart2_raw.clone());
         self.rtx = Some(Retransmit::start(dhpart2_raw.clone(), now, T2));
         self.state = State::Keyed(Box::new(Keyed {
@@ -1058,7 +1197,9 @@ impl Session {
             }
             _ => return Err(Error::Unexpected("DHPart2")),
         }
-        let State::AnsweredCommit(ans) = &self.state else { return Err(Error::Unexpected("DHPart2")) };
+        let State::AnsweredCommit(ans) = &self.state else {
+            return Err(Error::Unexpected("DHPart2"));
+        };
         // H1 must hash to the H2 the Commit revealed, and H1 keys the Commit's MAC.
         if !bool::from(crypto::sha256(&[&part.h1]).ct_eq(&ans.commit.h2)) {
             return Err(Error::HashChainMismatch);
@@ -1068,7 +1209,9 @@ impl Session {
         if part.public_value.len() != alg.key_agreement.public_value_len() {
             return Err(Error::Malformed("DHPart2 public value length"));
         }
-        let CommitMode::Dh { hvi } = &ans.commit.mode else { return Err(Error::Unexpected("DHPart2")) };
+        let CommitMode::Dh { hvi } = &ans.commit.mode else {
+            return Err(Error::Unexpected("DHPart2"));
+        };
         let computed = alg.hash.hash(&[raw, &self.hello]);
         if !bool::from(computed.as_ref()[..32].ct_eq(hvi)) {
             // Not what the initiator committed to (RFC 6189 4.4.1.1). Its MAC cannot be checked
@@ -1076,14 +1219,30 @@ impl Session {
             return Err(Error::BadHvi);
         }
         let dh_result = ans.secret.agree(&part.public_value)?;
-        let State::AnsweredCommit(ans) = core::mem::replace(&mut self.state, State::Discovery) else {
+        let State::AnsweredCommit(ans) = core::mem::replace(&mut self.state, State::Discovery)
+        else {
             return Err(Error::Unexpected("DHPart2"));
         };
-        let peer = self.peer.as_ref().ok_or(Error::Unexpected("DHPart2 before Hello"))?;
-        let retained = self.retained.as_ref().ok_or(Error::Unexpected("DHPart2 before Hello"))?;
+        let peer = self
+            .peer
+            .as_ref()
+            .ok_or(Error::Unexpected("DHPart2 before Hello"))?;
+        let retained = self
+            .retained
+            .as_ref()
+            .ok_or(Error::Unexpected("DHPart2 before Hello"))?;
         let matched = retained.match_peer(Role::Responder, &part);
-        let total_hash = alg.hash.hash(&[&self.hello, &ans.commit_raw, &ans.dhpart1_raw, raw]);
-        let keys = dh_key_schedule(alg, &peer.msg.zid, &self.zid, total_hash.as_ref(), dh_result.expose_secret(), &matched);
+        let total_hash = alg
+            .hash
+            .hash(&[&self.hello, &ans.commit_raw, &ans.dhpart1_raw, raw]);
+        let keys = dh_key_schedule(
+            alg,
+            &peer.msg.zid,
+            &self.zid,
+            total_hash.as_ref(),
+            dh_result.expose_secret(),
+            &matched,
+        );
         let confirm1 = self.confirm_message(&keys, Role::Responder, &matched);
         self.send(confirm1.clone());
         self.state = State::Keyed(Box::new(Keyed {
@@ -1099,15 +1258,32 @@ impl Session {
         Ok(())
     }
 
-    fn answer_multistream_commit(&mut self, raw: &[u8], commit: &Commit, alg: Algorithms) -> Result<(), Error> {
+    fn answer_multistream_commit(
+        &mut self,
+        raw: &[u8],
+        commit: &Commit,
+        alg: Algorithms,
+    ) -> Result<(), Error> {
         let Some(ms) = &self.cfg.multistream else {
             self.fail(Error::NoSharedSecret, true);
             return Ok(());
         };
-        let peer = self.peer.as_ref().ok_or(Error::Unexpected("Commit before Hello"))?;
+        let peer = self
+            .peer
+            .as_ref()
+            .ok_or(Error::Unexpected("Commit before Hello"))?;
         let total_hash = alg.hash.hash(&[&self.hello, raw]);
-        let keys = multistream_key_schedule(alg, &ms.zrtp_sess, &peer.msg.zid, &self.zid, total_hash.as_ref());
-        let matched = SecretMatch { s1: None, cache_mismatch: false };
+        let keys = multistream_key_schedule(
+            alg,
+            &ms.zrtp_sess,
+            &peer.msg.zid,
+            &self.zid,
+            total_hash.as_ref(),
+        );
+        let matched = SecretMatch {
+            s1: None,
+            cache_mismatch: false,
+        };
         let confirm1 = self.confirm_message(&keys, Role::Responder, &matched);
         self.send(confirm1.clone());
         // No DHPart in Multistream mode: the initiator's H0 is checked against the Commit's H2.
@@ -1125,8 +1301,14 @@ impl Session {
     }
 
     /// Our Confirm1 (responder) or Confirm2 (initiator).
-    fn confirm_message(&mut self, keys: &KeySchedule, role: Role, matched: &SecretMatch) -> Vec<u8> {
-        let verified = self.retained.as_ref().is_some_and(|r| r.entry.sas_verified) && !matched.cache_mismatch;
+    fn confirm_message(
+        &mut self,
+        keys: &KeySchedule,
+        role: Role,
+        matched: &SecretMatch,
+    ) -> Vec<u8> {
+        let verified =
+            self.retained.as_ref().is_some_and(|r| r.entry.sas_verified) && !matched.cache_mismatch;
         let body = ConfirmBody {
             h0: self.chain.h[0],
             flags: ConfirmFlags {
@@ -1145,8 +1327,18 @@ impl Session {
         let (mac_key, cipher_key) = keys.confirm_keys(role);
         crypto::cfb_encrypt(keys.alg.cipher, cipher_key.expose_secret(), &iv, &mut plain);
         let mut confirm_mac = [0u8; 8];
-        confirm_mac.copy_from_slice(&keys.alg.hash.hmac(mac_key.expose_secret(), &[&plain]).as_ref()[..8]);
-        let confirm = Confirm { confirm_mac, iv, encrypted: plain };
+        confirm_mac.copy_from_slice(
+            &keys
+                .alg
+                .hash
+                .hmac(mac_key.expose_secret(), &[&plain])
+                .as_ref()[..8],
+        );
+        let confirm = Confirm {
+            confirm_mac,
+            iv,
+            encrypted: plain,
+        };
         let message = match role {
             Role::Responder => Message::Confirm1(confirm),
             Role::Initiator => Message::Confirm2(confirm),
@@ -1163,12 +1355,21 @@ impl Session {
             Role::Responder => Role::Initiator,
         };
         let (mac_key, cipher_key) = keyed.keys.confirm_keys(peer_role);
-        let mac = keyed.keys.alg.hash.hmac(mac_key.expose_secret(), &[&confirm.encrypted]);
+        let mac = keyed
+            .keys
+            .alg
+            .hash
+            .hmac(mac_key.expose_secret(), &[&confirm.encrypted]);
         if !bool::from(mac.as_ref()[..8].ct_eq(&confirm.confirm_mac)) {
             return Err(Error::BadConfirmMac);
         }
         let mut plain = confirm.encrypted.clone();
-        crypto::cfb_decrypt(keyed.keys.alg.cipher, cipher_key.expose_secret(), &confirm.iv, &mut plain);
+        crypto::cfb_decrypt(
+            keyed.keys.alg.cipher,
+            cipher_key.expose_secret(),
+            &confirm.iv,
+            &mut plain,
+        );
         let body = ConfirmBody::parse(&plain);
         plain.zeroize();
         let body = body?;
@@ -1185,7 +1386,8 @@ impl Session {
                 let h2 = crypto::sha256(&[&h1]);
                 match keyed.role {
                     Role::Responder => {
-                        let commit_h2 = keyed.peer_commit_h2.ok_or(Error::Unexpected("Confirm2"))?;
+                        let commit_h2 =
+                            keyed.peer_commit_h2.ok_or(Error::Unexpected("Confirm2"))?;
                         if !bool::from(h2.ct_eq(&commit_h2)) {
                             return Err(Error::HashChainMismatch);
                         }
@@ -1209,11 +1411,20 @@ impl Session {
                 return Err(Error::Unexpected("Confirm1"));
             };
             let total_hash = ours.alg.hash.hash(&[&peer.raw, &ours.commit_raw]);
-            let keys = multistream_key_schedule(ours.alg, &ms.zrtp_sess, &self.zid, &peer.msg.zid, total_hash.as_ref());
+            let keys = multistream_key_schedule(
+                ours.alg,
+                &ms.zrtp_sess,
+                &self.zid,
+                &peer.msg.zid,
+                total_hash.as_ref(),
+            );
             let keyed = Keyed {
                 role: Role::Initiator,
                 keys,
-                matched: SecretMatch { s1: None, cache_mismatch: false },
+                matched: SecretMatch {
+                    s1: None,
+                    cache_mismatch: false,
+                },
                 peer_h1: None,
                 peer_dhpart_raw: None,
                 peer_commit_h2: None,
@@ -1264,7 +1475,9 @@ impl Session {
             }
             _ => return Err(Error::Unexpected("Confirm2")),
         }
-        let State::Keyed(keyed) = &self.state else { return Err(Error::Unexpected("Confirm2")) };
+        let State::Keyed(keyed) = &self.state else {
+            return Err(Error::Unexpected("Confirm2"));
+        };
         let body = self.open_confirm(keyed, &confirm)?;
         let State::Keyed(keyed) = core::mem::replace(&mut self.state, State::Discovery) else {
             return Err(Error::Unexpected("Confirm2"));
@@ -1277,8 +1490,11 @@ impl Session {
     }
 
     fn on_conf2ack(&mut self) -> Result<(), Error> {
-        let State::AwaitConf2Ack(_) = &self.state else { return Err(Error::Unexpected("Conf2ACK")) };
-        let State::AwaitConf2Ack(done) = core::mem::replace(&mut self.state, State::Discovery) else {
+        let State::AwaitConf2Ack(_) = &self.state else {
+            return Err(Error::Unexpected("Conf2ACK"));
+        };
+        let State::AwaitConf2Ack(done) = core::mem::replace(&mut self.state, State::Discovery)
+        else {
             return Err(Error::Unexpected("Conf2ACK"));
         };
         self.rtx = None;
@@ -1288,14 +1504,35 @@ impl Session {
 
     /// Derives the SRTP keys, SAS and new retained secret once the peer's Confirm checked out.
     fn finish(&mut self, keyed: Keyed, peer_confirm: &ConfirmBody) -> Done {
-        let Keyed { role, keys, matched, .. } = keyed;
+        let Keyed {
+            role,
+            keys,
+            matched,
+            ..
+        } = keyed;
         let alg = keys.alg;
         let key_len = alg.cipher.key_len();
-        let (keyi, salti) = (keys.derive(b"Initiator SRTP master key", key_len), keys.derive(b"Initiator SRTP master salt", 14));
-        let (keyr, saltr) = (keys.derive(b"Responder SRTP master key", key_len), keys.derive(b"Responder SRTP master salt", 14));
+        let (keyi, salti) = (
+            keys.derive(b"Initiator SRTP master key", key_len),
+            keys.derive(b"Initiator SRTP master salt", 14),
+        );
+        let (keyr, saltr) = (
+            keys.derive(b"Responder SRTP master key", key_len),
+            keys.derive(b"Responder SRTP master salt", 14),
+        );
         let srtp = match role {
-            Role::Initiator => SrtpSecrets { local_key: keyi, local_salt: salti, remote_key: keyr, remote_salt: saltr },
-            Role::Responder => SrtpSecrets { local_key: keyr, local_salt: saltr, remote_key: keyi, remote_salt: salti },
+            Role::Initiator => SrtpSecrets {
+                local_key: keyi,
+                local_salt: salti,
+                remote_key: keyr,
+                remote_salt: saltr,
+            },
+            Role::Responder => SrtpSecrets {
+                local_key: keyr,
+                local_salt: saltr,
+                remote_key: keyi,
+                remote_salt: salti,
+            },
         };
         let hash_len = alg.hash.output_len();
         let peer_zid = self.peer.as_ref().map(|p| p.msg.zid).unwrap_or(self.zid);
@@ -1310,7 +1547,11 @@ impl Session {
                 keys.derive(b"ZRTP Session Key", hash_len),
             )
         };
-        let old = self.retained.as_ref().map(|r| r.entry.clone()).unwrap_or_default();
+        let old = self
+            .retained
+            .as_ref()
+            .map(|r| r.entry.clone())
+            .unwrap_or_default();
         let pending = if multistream || peer_confirm.cache_expiration == 0 {
             None
         } else {
@@ -1335,10 +1576,18 @@ impl Session {
             peer_zid,
             srtp,
             exported_key: keys.derive(b"Exported key", hash_len),
-            multistream: MultistreamKey { zrtp_sess, peer_zid },
+            multistream: MultistreamKey {
+                zrtp_sess,
+                peer_zid,
+            },
             kdf_context: keys.kdf_context.clone(),
         };
-        Done { info, trigger_raw: Vec::new(), reply: Vec::new(), pending }
+        Done {
+            info,
+            trigger_raw: Vec::new(),
+            reply: Vec::new(),
+            pending,
+        }
     }
 
     /// Enters the secure state: stores the new retained secret (unless a cache mismatch holds
@@ -1361,13 +1610,16 @@ impl Session {
                 self.out.push_back(Output::Event(Event::CacheFailed(e)));
             }
         }
-        self.out.push_back(Output::Event(Event::Secure(Box::new(done.info.clone()))));
+        self.out
+            .push_back(Output::Event(Event::Secure(Box::new(done.info.clone()))));
         self.state = State::Secure(Box::new(done));
     }
 
     fn handle_set_verified(&mut self, verified: bool) -> Result<(), Error> {
         let State::Secure(done) = &mut self.state else {
-            return Err(Error::WrongState("the SAS can be marked only once the session is secure"));
+            return Err(Error::WrongState(
+                "the SAS can be marked only once the session is secure",
+            ));
         };
         let peer = done.info.peer_zid;
         let result = match (verified, done.pending.take()) {
@@ -1392,7 +1644,11 @@ fn dh_key_schedule(
     matched: &SecretMatch,
 ) -> KeySchedule {
     let kdf_context = [&zid_i.0[..], &zid_r.0[..], total_hash].concat();
-    let s1 = matched.s1.as_ref().map(|s| &s.expose_secret()[..]).unwrap_or(&[]);
+    let s1 = matched
+        .s1
+        .as_ref()
+        .map(|s| &s.expose_secret()[..])
+        .unwrap_or(&[]);
     let s1_len = (s1.len() as u32).to_be_bytes();
     let zero = 0u32.to_be_bytes();
     // s2 (auxsecret) and s3 (pbxsecret) are always null here: length 0, no bytes.
@@ -1411,10 +1667,22 @@ fn dh_key_schedule(
 }
 
 /// s0 for Multistream mode: KDF(ZRTPSess, "ZRTP MSK", KDF_Context, hash length) (section 4.4.3.2).
-fn multistream_key_schedule(alg: Algorithms, zrtp_sess: &SecretBytes, zid_i: &Zid, zid_r: &Zid, total_hash: &[u8]) -> KeySchedule {
+fn multistream_key_schedule(
+    alg: Algorithms,
+    zrtp_sess: &SecretBytes,
+    zid_i: &Zid,
+    zid_r: &Zid,
+    total_hash: &[u8],
+) -> KeySchedule {
     let kdf_context = [&zid_i.0[..], &zid_r.0[..], total_hash].concat();
     let mut s0 = SecretBytes::zeroed(alg.hash.output_len());
-    crypto::kdf(alg.hash, zrtp_sess.expose_secret(), b"ZRTP MSK", &kdf_context, s0.expose_secret_mut());
+    crypto::kdf(
+        alg.hash,
+        zrtp_sess.expose_secret(),
+        b"ZRTP MSK",
+        &kdf_context,
+        s0.expose_secret_mut(),
+    );
     KeySchedule::new(alg, s0, kdf_context)
 }
 
