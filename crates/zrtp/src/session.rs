@@ -38,6 +38,9 @@ const T2: Timer = Timer {
     cap: Duration::from_millis(1200),
     tries: 20,
 };
+/// How long a responder waits for the initiator's next message before giving up: a little more
+/// than the initiator's whole T2 budget, since only the initiator retransmits.
+const RESPONDER_PATIENCE: Duration = Duration::from_secs(25);
 /// Cache expiration we announce: never (RFC 6189 section 4.9 recommends it).
 const CACHE_FOREVER: u32 = 0xFFFF_FFFF;
 /// The client identifier in our Hello, 16 bytes.
@@ -561,6 +564,10 @@ pub struct Session {
     hello_acked: bool,
     hello_rtx: Option<Retransmit>,
     rtx: Option<Retransmit>,
+    /// Responder only: give up if the initiator is silent past this.
+    patience: Option<Instant>,
+    /// The code of an Error message the peer sent, reported if the handshake then times out.
+    peer_error: Option<ErrorCode>,
     out: VecDeque<Output>,
 }
 
@@ -621,6 +628,8 @@ impl Session {
             hello_acked: false,
             hello_rtx: None,
             rtx: None,
+            patience: None,
+            peer_error: None,
             out: VecDeque::new(),
         };
         session.send(session.hello.clone());
@@ -672,6 +681,7 @@ impl Session {
             .into_iter()
             .flatten()
             .map(|r| r.next)
+            .chain(self.patience)
             .min();
         Output::Timeout(deadline)
     }
@@ -697,6 +707,10 @@ impl Session {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
+        if self.patience.is_some_and(|p| p <= now) {
+            self.fail(self.timeout_error(), false);
+            return;
+        }
         for slot in 0..2 {
             let rtx = if slot == 0 {
                 &mut self.hello_rtx
@@ -710,7 +724,7 @@ impl Session {
             if r.remaining == 0 {
                 *rtx = None;
                 if slot == 1 || matches!(self.state, State::Discovery) {
-                    self.fail(Error::Timeout, false);
+                    self.fail(self.timeout_error(), false);
                 }
                 continue;
             }
@@ -722,6 +736,11 @@ impl Session {
         }
     }
 
+    /// Why the peer went quiet: the Error it sent, if any.
+    fn timeout_error(&self) -> Error {
+        self.peer_error.map_or(Error::Timeout, Error::PeerError)
+    }
+
     /// Ends the session. `notify` sends an Error message with the RFC code for `error`.
     fn fail(&mut self, error: Error, notify: bool) {
         if matches!(self.state, State::Failed) {
@@ -730,6 +749,7 @@ impl Session {
         self.state = State::Failed;
         self.hello_rtx = None;
         self.rtx = None;
+        self.patience = None;
         if notify {
             if let Some(code) = Option::<ErrorCode>::from(&error) {
                 let mut bytes = Vec::new();
@@ -758,13 +778,14 @@ impl Session {
                 return Ok(());
             }
             Message::Error(code) => {
-                // Unauthenticated by design (RFC 6189 section 5.9); answer and stop, unless the
-                // handshake already completed, where an Error cannot undo the keys.
+                // Error messages carry no MAC (RFC 6189 section 5.9), so anyone can send one:
+                // acknowledge it and remember it as the reason if the handshake then stalls,
+                // but let no unauthenticated packet end the session.
                 self.send_message(&Message::ErrorAck);
                 if matches!(self.state, State::Secure(_) | State::Failed) {
                     return Err(Error::Unexpected("Error"));
                 }
-                self.fail(Error::PeerError(code), false);
+                self.peer_error = Some(code);
                 return Ok(());
             }
             Message::GoClear { .. } => {
@@ -785,9 +806,9 @@ impl Session {
         match packet.message {
             Message::Hello(hello) => self.on_hello(now, raw, hello),
             Message::HelloAck => self.on_hello_ack(now),
-            Message::Commit(commit) => self.on_commit(raw, commit),
+            Message::Commit(commit) => self.on_commit(now, raw, commit),
             Message::DhPart1(part) => self.on_dhpart1(now, raw, part),
-            Message::DhPart2(part) => self.on_dhpart2(raw, part),
+            Message::DhPart2(part) => self.on_dhpart2(now, raw, part),
             Message::Confirm1(confirm) => self.on_confirm1(now, raw, confirm),
             Message::Confirm2(confirm) => self.on_confirm2(raw, confirm),
             Message::Conf2Ack => self.on_conf2ack(),
@@ -997,7 +1018,7 @@ impl Session {
         check_mac(&peer.raw, h2)
     }
 
-    fn on_commit(&mut self, raw: &[u8], commit: Commit) -> Result<(), Error> {
+    fn on_commit(&mut self, now: Instant, raw: &[u8], commit: Commit) -> Result<(), Error> {
         match &self.state {
             State::Discovery => {}
             State::Committed(ours) => {
@@ -1045,6 +1066,7 @@ impl Session {
         // Backing off or answering: our Hello needs no more retransmission, nor our Commit.
         self.hello_rtx = None;
         self.rtx = None;
+        self.patience = Some(now + RESPONDER_PATIENCE);
         if alg.key_agreement == KeyAgreement::Mult {
             return self.answer_multistream_commit(raw, &commit, alg);
         }
@@ -1053,7 +1075,20 @@ impl Session {
             let entry = core::mem::take(&mut r.entry);
             *r = RetainedIds::new(entry, alg.hash, &mut self.rng);
         }
-        let secret = KeyAgreementSecret::generate(alg.key_agreement, &mut self.rng, alg.cipher)?;
+        // Backing off from our own Commit: its DH secret serves the responder role as well when
+        // the key agreement and exponent length match, saving a modular exponentiation.
+        let reused = match core::mem::replace(&mut self.state, State::Discovery) {
+            State::Committed(ours)
+                if ours.alg.key_agreement == alg.key_agreement && ours.alg.cipher == alg.cipher =>
+            {
+                ours.dh.map(|(secret, _)| secret)
+            }
+            _ => None,
+        };
+        let secret = match reused {
+            Some(secret) => secret,
+            None => KeyAgreementSecret::generate(alg.key_agreement, &mut self.rng, alg.cipher)?,
+        };
         let dhpart1_raw = self.dhpart_message(Role::Responder, &secret);
         self.send(dhpart1_raw.clone());
         self.state = State::AnsweredCommit(Box::new(AnsweredCommit {
@@ -1187,7 +1222,7 @@ impl Session {
         Ok(())
     }
 
-    fn on_dhpart2(&mut self, raw: &[u8], part: DhPart) -> Result<(), Error> {
+    fn on_dhpart2(&mut self, now: Instant, raw: &[u8], part: DhPart) -> Result<(), Error> {
         match &self.state {
             State::AnsweredCommit(_) => {}
             State::Keyed(s) if s.role == Role::Responder && s.trigger_raw == raw => {
@@ -1243,6 +1278,7 @@ impl Session {
             dh_result.expose_secret(),
             &matched,
         );
+        self.patience = Some(now + RESPONDER_PATIENCE);
         let confirm1 = self.confirm_message(&keys, Role::Responder, &matched);
         self.send(confirm1.clone());
         self.state = State::Keyed(Box::new(Keyed {
@@ -1448,11 +1484,7 @@ impl Session {
         if keyed.role != Role::Initiator {
             return Err(Error::Unexpected("Confirm1"));
         }
-        let body = match self.open_confirm(keyed, &confirm) {
-            Ok(b) => b,
-            Err(Error::BadConfirmMac) => return Err(Error::BadConfirmMac),
-            Err(e) => return Err(e),
-        };
+        let body = self.open_confirm(keyed, &confirm)?;
         let State::Keyed(keyed) = core::mem::replace(&mut self.state, State::Discovery) else {
             return Err(Error::Unexpected("Confirm1"));
         };
@@ -1595,6 +1627,7 @@ impl Session {
     fn secure(&mut self, mut done: Done) {
         self.hello_rtx = None;
         self.rtx = None;
+        self.patience = None;
         let peer = done.info.peer_zid;
         if done.info.cache_mismatch {
             // RFC 6189 section 4.3.2: clear the verified flag; keep the new secret back so a

@@ -3,11 +3,11 @@
 
 use core::fmt;
 
-use crypto_bigint::modular::runtime_mod::{DynResidue, DynResidueParams};
-use crypto_bigint::{Encoding, Uint, U2048, U3072, U512};
+use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
+use crypto_bigint::{Odd, Uint, U2048, U3072, U512};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use rand_core::CryptoRngCore;
-use subtle::ConstantTimeEq;
+use subtle::{ConditionallySelectable, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::algo::{CipherAlgorithm, KeyAgreement};
@@ -88,17 +88,14 @@ impl Eq for DhResult {}
 struct Ffdh<const LIMBS: usize> {
     /// Montgomery parameters of p, computed at run time: deriving them in a `const` takes the
     /// compiler minutes for a 3072-bit modulus.
-    params: DynResidueParams<LIMBS>,
+    params: FixedMontyParams<LIMBS>,
     /// The secret exponent; only its low `exponent_bits` bits are ever set.
     exponent: U512,
-    exponent_bits: usize,
+    exponent_bits: u32,
     public: Uint<LIMBS>,
 }
 
-impl<const LIMBS: usize> Ffdh<LIMBS>
-where
-    Uint<LIMBS>: Encoding,
-{
+impl<const LIMBS: usize> Ffdh<LIMBS> {
     /// The exponent is twice as long in bits as the negotiated AES key (RFC 6189 section
     /// 4.4.1.1, and what bzrtp does): 256 bits with AES1, 512 with AES3.
     fn generate(p: &Uint<LIMBS>, rng: &mut impl CryptoRngCore, cipher: CipherAlgorithm) -> Self {
@@ -114,15 +111,13 @@ where
                 break;
             }
         }
-        Self::with_exponent(p, exponent, exponent_bytes * 8)
+        Self::with_exponent(p, exponent, exponent_bytes as u32 * 8)
     }
 
-    fn with_exponent(p: &Uint<LIMBS>, exponent: U512, exponent_bits: usize) -> Self {
-        let params = DynResidueParams::new(p);
-        // pow_bounded_exp runs in time that depends on exponent_bits, never on the exponent.
-        let public = DynResidue::new(&Uint::from_u8(2), params)
-            .pow_bounded_exp(&exponent, exponent_bits)
-            .retrieve();
+    fn with_exponent(p: &Uint<LIMBS>, exponent: U512, exponent_bits: u32) -> Self {
+        // p is one of the two odd RFC 3526 primes, public: variable time costs nothing secret.
+        let params = FixedMontyParams::new_vartime(Odd::new(*p).expect("RFC 3526 primes are odd"));
+        let public = pow2(&params, &exponent, exponent_bits).retrieve();
         Self {
             params,
             exponent,
@@ -140,14 +135,14 @@ where
             return Err(Error::BadPublicValue);
         }
         let peer = Uint::<LIMBS>::from_be_slice(peer_public);
-        let p_minus_1 = self.params.modulus().wrapping_sub(&Uint::ONE);
+        let p_minus_1 = self.params.modulus().get().wrapping_sub(&Uint::ONE);
         // RFC 6189 section 4.4.1.2: reject 0, 1 and p-1 (and anything not reduced mod p), which
         // would force the result into {0, 1, p-1}.
         if peer <= Uint::ONE || peer >= p_minus_1 {
             return Err(Error::BadPublicValue);
         }
-        let mut residue =
-            DynResidue::new(&peer, self.params).pow_bounded_exp(&self.exponent, self.exponent_bits);
+        let mut residue = FixedMontyForm::new(&peer, &self.params)
+            .pow_bounded_exp(&self.exponent, self.exponent_bits);
         let mut shared = residue.retrieve();
         residue.zeroize();
         let mut bytes = shared.to_be_bytes();
@@ -268,6 +263,23 @@ impl fmt::Debug for KeyAgreementSecret {
     }
 }
 
+/// 2^exponent mod p, left to right: a squaring per bit and a doubling (a modular addition)
+/// kept or dropped by constant-time select, so the generator costs no multiplications. The
+/// running time depends on `bits` only, never on the exponent's value.
+fn pow2<const LIMBS: usize>(
+    params: &FixedMontyParams<LIMBS>,
+    exponent: &U512,
+    bits: u32,
+) -> FixedMontyForm<LIMBS> {
+    let mut acc = FixedMontyForm::one(params);
+    for i in (0..bits).rev() {
+        acc = acc.square();
+        let doubled = acc.double();
+        acc = FixedMontyForm::conditional_select(&acc, &doubled, exponent.bit(i).into());
+    }
+    acc
+}
+
 #[cfg(test)]
 mod tests {
     use rand_chacha::rand_core::SeedableRng;
@@ -338,7 +350,7 @@ mod tests {
         for (cipher, bits) in [(CipherAlgorithm::Aes1, 256), (CipherAlgorithm::Aes3, 512)] {
             let s = Ffdh::generate(&DH2K_P, &mut rng, cipher);
             assert_eq!(s.exponent_bits, bits);
-            assert!(s.exponent.bits() <= bits);
+            assert!(s.exponent.bit_width() <= bits);
         }
     }
 
@@ -352,11 +364,8 @@ mod tests {
             buf[64 - digest.len()..].copy_from_slice(digest);
             U512::from_be_slice(&buf)
         }
-        fn check<const L: usize>(p: &Uint<L>, alice: &[u8], bob: &[u8], hashes: [&str; 3])
-        where
-            Uint<L>: Encoding,
-        {
-            let bits = alice.len() * 8;
+        fn check<const L: usize>(p: &Uint<L>, alice: &[u8], bob: &[u8], hashes: [&str; 3]) {
+            let bits = u32::try_from(alice.len() * 8).expect("small");
             let a = Ffdh::with_exponent(p, exponent(alice), bits);
             let b = Ffdh::with_exponent(p, exponent(bob), bits);
             let s = a.agree(&b.public_value()).expect("valid");
@@ -388,10 +397,7 @@ mod tests {
 
     #[test]
     fn dh_rejects_degenerate_public_values() {
-        fn check<const L: usize>(ka: KeyAgreement, p: &Uint<L>)
-        where
-            Uint<L>: Encoding,
-        {
+        fn check<const L: usize>(ka: KeyAgreement, p: &Uint<L>) {
             let [s, _] = pair(ka, CipherAlgorithm::Aes1, 3);
             let be = |v: Uint<L>| v.to_be_bytes().as_ref().to_vec();
             let bad = [
