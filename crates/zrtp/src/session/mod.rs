@@ -16,7 +16,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::algo::{AlgoId, AuthTag, CipherAlgorithm, HashAlgorithm, KeyAgreement, SasType};
 use crate::cache::{CacheEntry, ZidCache};
-use crate::crypto::{self, KeyAgreementSecret};
+use crate::crypto::{self, DhResult, KeyAgreementSecret};
 use crate::wire::{
     self, Commit, CommitMode, Confirm, ConfirmBody, ConfirmFlags, DhPart, Header, Hello, Message,
     PingAck,
@@ -53,232 +53,16 @@ struct Timer {
     tries: u32,
 }
 
-/// Which end of the exchange this endpoint ended up as.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// Sent the Commit.
-    Initiator,
-    /// Answered the Commit.
-    Responder,
-}
+mod api;
+mod keys;
+mod retained;
 
-impl core::fmt::Display for Role {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            Role::Initiator => "initiator",
-            Role::Responder => "responder",
-        })
-    }
-}
-
-/// How this endpoint takes part in choosing roles.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RolePolicy {
-    /// Commit once both Hellos are acknowledged; Commit contention settles a tie (RFC 6189 4.2).
-    #[default]
-    Auto,
-    /// Commit as soon as the peer's Hello arrives, in place of HelloACK (RFC 6189 4.1).
-    Initiator,
-    /// Never Commit: wait for the peer's (a passive endpoint, RFC 6189 section 5.2).
-    Responder,
-}
-
-/// What Multistream mode needs from an established session (RFC 6189 section 4.4.3).
-#[derive(Clone, Debug)]
-pub struct MultistreamKey {
-    /// ZRTPSess of the session that keys this one.
-    pub zrtp_sess: SecretBytes,
-    /// The peer of that session; a Multistream Hello from another ZID is refused.
-    pub peer_zid: Zid,
-}
-
-/// Algorithms and behaviour of one ZRTP session. Lists are in order of preference; the
-/// algorithms RFC 6189 makes mandatory (S256, AES1, HS32, HS80, DH3k, B32) are appended when
-/// missing, as every conforming endpoint must offer them.
-#[derive(Clone, Debug)]
-pub struct SessionConfig {
-    /// Hash algorithms.
-    pub hashes: Vec<HashAlgorithm>,
-    /// Ciphers.
-    pub ciphers: Vec<CipherAlgorithm>,
-    /// SRTP auth tags.
-    pub auth_tags: Vec<AuthTag>,
-    /// Key agreements (do not list `Mult`: set [`SessionConfig::multistream`] instead).
-    pub key_agreements: Vec<KeyAgreement>,
-    /// SAS renderings.
-    pub sas_types: Vec<SasType>,
-    /// Role policy.
-    pub role: RolePolicy,
-    /// SSRC in our ZRTP packet headers (the media stream's SSRC).
-    pub ssrc: u32,
-    /// Key this stream in Multistream mode from an established session.
-    pub multistream: Option<MultistreamKey>,
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        SessionConfig {
-            hashes: vec![HashAlgorithm::S256, HashAlgorithm::S384],
-            ciphers: vec![CipherAlgorithm::Aes1, CipherAlgorithm::Aes3],
-            auth_tags: vec![AuthTag::Hs80, AuthTag::Hs32],
-            key_agreements: vec![KeyAgreement::X255, KeyAgreement::Dh3k],
-            sas_types: vec![SasType::B32, SasType::B256],
-            role: RolePolicy::Auto,
-            ssrc: 0,
-            multistream: None,
-        }
-    }
-}
-
-impl SessionConfig {
-    /// The lists as offered in our Hello: mandatory algorithms appended, duplicates removed.
-    fn effective(mut self) -> Result<Self, Error> {
-        fn add<T: PartialEq + Copy>(list: &mut Vec<T>, mandatory: &[T]) {
-            let mut seen = Vec::new();
-            list.retain(|a| {
-                let fresh = !seen.contains(a);
-                seen.push(*a);
-                fresh
-            });
-            for m in mandatory {
-                if !list.contains(m) {
-                    list.push(*m);
-                }
-            }
-        }
-        if self.key_agreements.contains(&KeyAgreement::Mult) {
-            return Err(Error::InvalidConfig(
-                "Mult is not a key agreement to list; set SessionConfig::multistream instead",
-            ));
-        }
-        add(&mut self.hashes, &[HashAlgorithm::S256]);
-        add(&mut self.ciphers, &[CipherAlgorithm::Aes1]);
-        add(&mut self.auth_tags, &[AuthTag::Hs32, AuthTag::Hs80]);
-        add(&mut self.key_agreements, &[KeyAgreement::Dh3k]);
-        add(&mut self.sas_types, &[SasType::B32]);
-        if self.multistream.is_some() {
-            self.key_agreements.insert(0, KeyAgreement::Mult);
-        }
-        // Seven of each fit the Hello's 4-bit counts.
-        if self.hashes.len() > 7
-            || self.ciphers.len() > 7
-            || self.auth_tags.len() > 7
-            || self.key_agreements.len() > 7
-            || self.sas_types.len() > 7
-        {
-            return Err(Error::InvalidConfig("at most 7 algorithms of each kind"));
-        }
-        Ok(self)
-    }
-}
-
-/// The algorithms both ends settled on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Algorithms {
-    /// Negotiated hash.
-    pub hash: HashAlgorithm,
-    /// Negotiated cipher (Confirm encryption and SRTP).
-    pub cipher: CipherAlgorithm,
-    /// SRTP auth tag.
-    pub auth_tag: AuthTag,
-    /// Key agreement (`Mult` in Multistream mode).
-    pub key_agreement: KeyAgreement,
-    /// SAS rendering.
-    pub sas_type: SasType,
-}
-
-/// SRTP master keys and salts for both directions, from RFC 6189 section 4.5.3.
-#[derive(Clone, Debug)]
-pub struct SrtpSecrets {
-    /// Key we protect our outgoing media with (srtpkeyi as initiator, srtpkeyr as responder).
-    pub local_key: SecretBytes,
-    /// Salt for our outgoing media (112 bits).
-    pub local_salt: SecretBytes,
-    /// Key the peer protects its media with.
-    pub remote_key: SecretBytes,
-    /// Salt for the peer's media.
-    pub remote_salt: SecretBytes,
-}
-
-/// Everything the application needs once the session is secure.
-#[derive(Clone, Debug)]
-pub struct SecureInfo {
-    /// Our role.
-    pub role: Role,
-    /// Negotiated algorithms.
-    pub algorithms: Algorithms,
-    /// The SAS to read aloud (`None` in Multistream mode: the first stream's SAS covers it).
-    pub sas: Option<String>,
-    /// True when both ends have verified this peer's SAS before and the retained secret
-    /// matched, so the SAS need not be compared again (RFC 6189 section 7.1).
-    pub sas_verified: bool,
-    /// We held a retained secret for this peer and it did not match: the SAS MUST be compared,
-    /// this may be a man in the middle (RFC 6189 section 4.3.2).
-    pub cache_mismatch: bool,
-    /// The peer's ZID.
-    pub peer_zid: Zid,
-    /// SRTP keys for both directions.
-    pub srtp: SrtpSecrets,
-    /// RFC 6189 section 4.5.2 ExportedKey.
-    pub exported_key: SecretBytes,
-    /// What a Multistream session keyed from this one needs.
-    pub multistream: MultistreamKey,
-    kdf_context: Vec<u8>,
-}
-
-impl SecureInfo {
-    /// Derives application key material from ExportedKey: KDF(ExportedKey, label,
-    /// KDF_Context, L) with L = `out.len()` bytes, as bzrtp's `bzrtp_exportKey` does.
-    pub fn export_key(&self, label: &[u8], out: &mut [u8]) {
-        crypto::kdf(
-            self.algorithms.hash,
-            self.exported_key.expose_secret(),
-            label,
-            &self.kdf_context,
-            out,
-        );
-    }
-}
-
-/// Something for the application.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Event {
-    /// The handshake completed: SRTP may start (no media before this).
-    Secure(Box<SecureInfo>),
-    /// The session failed; it sends nothing more (except answering an Error with ErrorACK).
-    Failed(Error),
-    /// The SAS-verified flag or new retained secret could not be written to the cache.
-    CacheFailed(Error),
-}
-
-/// An input to [`Session::handle_input`].
-#[derive(Debug)]
-pub enum Input<'a> {
-    /// A datagram that [`wire::is_zrtp`] classified as ZRTP, received at `now`.
-    Receive {
-        /// Arrival time.
-        now: Instant,
-        /// The whole datagram.
-        packet: &'a [u8],
-    },
-    /// The deadline from [`Output::Timeout`] has passed.
-    Timeout(Instant),
-    /// The user compared the SAS: `true` marks it verified (and commits a retained secret held
-    /// back by a cache mismatch), `false` clears the flag.
-    SetSasVerified(bool),
-}
-
-/// An output of [`Session::poll_output`].
-#[derive(Debug)]
-pub enum Output {
-    /// A datagram to send to the peer.
-    Transmit(Vec<u8>),
-    /// Something for the application.
-    Event(Event),
-    /// Nothing more now; call back with [`Input::Timeout`] at this deadline (`None`: no timer).
-    Timeout(Option<Instant>),
-}
+pub use api::{
+    Algorithms, Event, Input, MultistreamKey, Output, Role, RolePolicy, SecureInfo, SessionConfig,
+    SrtpSecrets,
+};
+use keys::{dh_key_schedule, multistream_key_schedule, KeySchedule};
+use retained::{RetainedIds, SecretMatch};
 
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 struct HashChain {
@@ -320,165 +104,6 @@ impl Retransmit {
 struct PeerHello {
     raw: Vec<u8>,
     msg: Hello,
-}
-
-/// Keys derived from s0 (RFC 6189 section 4.5.3).
-struct KeySchedule {
-    alg: Algorithms,
-    s0: SecretBytes,
-    kdf_context: Vec<u8>,
-    mackey_i: SecretBytes,
-    mackey_r: SecretBytes,
-    zrtpkey_i: SecretBytes,
-    zrtpkey_r: SecretBytes,
-}
-
-impl KeySchedule {
-    fn new(alg: Algorithms, s0: SecretBytes, kdf_context: Vec<u8>) -> Self {
-        let derive = |label: &[u8], len: usize| {
-            let mut out = SecretBytes::zeroed(len);
-            crypto::kdf(
-                alg.hash,
-                s0.expose_secret(),
-                label,
-                &kdf_context,
-                out.expose_secret_mut(),
-            );
-            out
-        };
-        let hash_len = alg.hash.output_len();
-        let key_len = alg.cipher.key_len();
-        KeySchedule {
-            mackey_i: derive(b"Initiator HMAC key", hash_len),
-            mackey_r: derive(b"Responder HMAC key", hash_len),
-            zrtpkey_i: derive(b"Initiator ZRTP key", key_len),
-            zrtpkey_r: derive(b"Responder ZRTP key", key_len),
-            alg,
-            s0,
-            kdf_context,
-        }
-    }
-
-    fn derive(&self, label: &[u8], len: usize) -> SecretBytes {
-        let mut out = SecretBytes::zeroed(len);
-        crypto::kdf(
-            self.alg.hash,
-            self.s0.expose_secret(),
-            label,
-            &self.kdf_context,
-            out.expose_secret_mut(),
-        );
-        out
-    }
-
-    /// MAC and cipher keys of the Confirm that `role` sends.
-    fn confirm_keys(&self, role: Role) -> (&SecretBytes, &SecretBytes) {
-        match role {
-            Role::Initiator => (&self.mackey_i, &self.zrtpkey_i),
-            Role::Responder => (&self.mackey_r, &self.zrtpkey_r),
-        }
-    }
-}
-
-/// Retained-secret matching outcome for one exchange (RFC 6189 section 4.3).
-struct SecretMatch {
-    s1: Option<RetainedSecret>,
-    cache_mismatch: bool,
-}
-
-/// Our retained secrets for this peer, and their IDs as both roles compute them.
-struct RetainedIds {
-    entry: CacheEntry,
-    rs1_i: [u8; 8],
-    rs1_r: [u8; 8],
-    rs2_i: [u8; 8],
-    rs2_r: [u8; 8],
-    aux_i: [u8; 8],
-    aux_r: [u8; 8],
-    pbx_i: [u8; 8],
-    pbx_r: [u8; 8],
-}
-
-impl RetainedIds {
-    fn new(entry: CacheEntry, hash: HashAlgorithm, rng: &mut impl RngCore) -> Self {
-        let mut id = |secret: Option<&RetainedSecret>, label: &[u8]| {
-            let mut out = [0u8; 8];
-            match secret {
-                Some(s) => {
-                    out.copy_from_slice(&hash.hmac(s.expose_secret(), &[label]).as_ref()[..8])
-                }
-                None => rng.fill_bytes(&mut out),
-            }
-            out
-        };
-        let (rs1_i, rs1_r) = (
-            id(entry.rs1.as_ref(), b"Initiator"),
-            id(entry.rs1.as_ref(), b"Responder"),
-        );
-        let (rs2_i, rs2_r) = (
-            id(entry.rs2.as_ref(), b"Initiator"),
-            id(entry.rs2.as_ref(), b"Responder"),
-        );
-        // sotto keeps no auxiliary or PBX secrets: their IDs are random (RFC 6189 section 4.3).
-        let (aux_i, aux_r, pbx_i, pbx_r) =
-            (id(None, b""), id(None, b""), id(None, b""), id(None, b""));
-        RetainedIds {
-            entry,
-            rs1_i,
-            rs1_r,
-            rs2_i,
-            rs2_r,
-            aux_i,
-            aux_r,
-            pbx_i,
-            pbx_r,
-        }
-    }
-
-    /// The IDs we put in our DHPart as `role`.
-    fn ours(&self, role: Role) -> ([u8; 8], [u8; 8], [u8; 8], [u8; 8]) {
-        match role {
-            Role::Initiator => (self.rs1_i, self.rs2_i, self.aux_i, self.pbx_i),
-            Role::Responder => (self.rs1_r, self.rs2_r, self.aux_r, self.pbx_r),
-        }
-    }
-
-    /// Matches the peer's DHPart IDs against our secrets. The initiator's rs1 takes priority,
-    /// so both ends pick the same s1 whichever of the four pairs matches.
-    fn match_peer(&self, role: Role, peer: &DhPart) -> SecretMatch {
-        let eq = |a: &[u8; 8], b: &[u8; 8]| bool::from(a.ct_eq(b));
-        let (rs1, rs2) = (self.entry.rs1.as_ref(), self.entry.rs2.as_ref());
-        let s1 = match role {
-            Role::Initiator => {
-                // Peer IDs were computed as responder: compare our responder-labelled IDs.
-                let hit = |mine: &[u8; 8]| eq(mine, &peer.rs1_id) || eq(mine, &peer.rs2_id);
-                if rs1.is_some() && hit(&self.rs1_r) {
-                    rs1
-                } else if rs2.is_some() && hit(&self.rs2_r) {
-                    rs2
-                } else {
-                    None
-                }
-            }
-            Role::Responder => {
-                if rs1.is_some() && eq(&self.rs1_i, &peer.rs1_id) {
-                    rs1
-                } else if rs2.is_some() && eq(&self.rs2_i, &peer.rs1_id) {
-                    rs2
-                } else if rs1.is_some() && eq(&self.rs1_i, &peer.rs2_id) {
-                    rs1
-                } else if rs2.is_some() && eq(&self.rs2_i, &peer.rs2_id) {
-                    rs2
-                } else {
-                    None
-                }
-            }
-        };
-        SecretMatch {
-            s1: s1.cloned(),
-            cache_mismatch: s1.is_none() && rs1.is_some(),
-        }
-    }
 }
 
 /// Initiator, Commit sent.
@@ -1189,24 +814,13 @@ impl Session {
         let Some((_secret, dhpart2_raw)) = dh else {
             return Err(Error::Unexpected("DHPart1"));
         };
-        let peer = self
-            .peer
-            .as_ref()
-            .ok_or(Error::Unexpected("DHPart1 before Hello"))?;
-        let retained = self
-            .retained
-            .as_ref()
-            .ok_or(Error::Unexpected("DHPart1 before Hello"))?;
-        let matched = retained.match_peer(Role::Initiator, &part);
-        let total_hash = alg.hash.hash(&[&peer.raw, &commit_raw, raw, &dhpart2_raw]);
-        let keys = dh_key_schedule(
+        let (keys, matched) = self.dh_keys(
+            Role::Initiator,
             alg,
-            &self.zid,
-            &peer.msg.zid,
-            total_hash.as_ref(),
-            dh_result.expose_secret(),
-            &matched,
-        );
+            &part,
+            &dh_result,
+            [&commit_raw, raw, &dhpart2_raw],
+        )?;
         self.send(dhpart2_raw.clone());
         self.rtx = Some(Retransmit::start(dhpart2_raw.clone(), now, T2));
         self.state = State::Keyed(Box::new(Keyed {
@@ -1258,26 +872,13 @@ impl Session {
         else {
             return Err(Error::Unexpected("DHPart2"));
         };
-        let peer = self
-            .peer
-            .as_ref()
-            .ok_or(Error::Unexpected("DHPart2 before Hello"))?;
-        let retained = self
-            .retained
-            .as_ref()
-            .ok_or(Error::Unexpected("DHPart2 before Hello"))?;
-        let matched = retained.match_peer(Role::Responder, &part);
-        let total_hash = alg
-            .hash
-            .hash(&[&self.hello, &ans.commit_raw, &ans.dhpart1_raw, raw]);
-        let keys = dh_key_schedule(
+        let (keys, matched) = self.dh_keys(
+            Role::Responder,
             alg,
-            &peer.msg.zid,
-            &self.zid,
-            total_hash.as_ref(),
-            dh_result.expose_secret(),
-            &matched,
-        );
+            &part,
+            &dh_result,
+            [&ans.commit_raw, &ans.dhpart1_raw, raw],
+        )?;
         self.patience = Some(now + RESPONDER_PATIENCE);
         let confirm1 = self.confirm_message(&keys, Role::Responder, &matched);
         self.send(confirm1.clone());
@@ -1292,6 +893,38 @@ impl Session {
             reply: confirm1,
         }));
         Ok(())
+    }
+
+    /// Matches retained secrets and derives the DH-mode key schedule once both DHParts are
+    /// known. `messages` are Commit, DHPart1 and DHPart2 as sent, which with the responder's
+    /// Hello make up total_hash (RFC 6189 section 4.4.1.4).
+    fn dh_keys(
+        &self,
+        role: Role,
+        alg: Algorithms,
+        peer_part: &DhPart,
+        dh_result: &DhResult,
+        messages: [&[u8]; 3],
+    ) -> Result<(KeySchedule, SecretMatch), Error> {
+        let (Some(peer), Some(retained)) = (&self.peer, &self.retained) else {
+            return Err(Error::Unexpected("DHPart before Hello"));
+        };
+        let matched = retained.match_peer(role, peer_part);
+        let (responder_hello, zid_i, zid_r) = match role {
+            Role::Initiator => (&peer.raw, &self.zid, &peer.msg.zid),
+            Role::Responder => (&self.hello, &peer.msg.zid, &self.zid),
+        };
+        let [commit, dhpart1, dhpart2] = messages;
+        let total_hash = alg.hash.hash(&[responder_hello, commit, dhpart1, dhpart2]);
+        let keys = dh_key_schedule(
+            alg,
+            zid_i,
+            zid_r,
+            total_hash.as_ref(),
+            dh_result.expose_secret(),
+            &matched,
+        );
+        Ok((keys, matched))
     }
 
     fn answer_multistream_commit(
@@ -1665,58 +1298,6 @@ impl Session {
         done.info.sas_verified = verified && done.info.sas_verified;
         result
     }
-}
-
-/// s0 and the key schedule for DH mode (RFC 6189 section 4.4.1.4).
-fn dh_key_schedule(
-    alg: Algorithms,
-    zid_i: &Zid,
-    zid_r: &Zid,
-    total_hash: &[u8],
-    dh_result: &[u8],
-    matched: &SecretMatch,
-) -> KeySchedule {
-    let kdf_context = [&zid_i.0[..], &zid_r.0[..], total_hash].concat();
-    let s1 = matched
-        .s1
-        .as_ref()
-        .map(|s| &s.expose_secret()[..])
-        .unwrap_or(&[]);
-    let s1_len = (s1.len() as u32).to_be_bytes();
-    let zero = 0u32.to_be_bytes();
-    // s2 (auxsecret) and s3 (pbxsecret) are always null here: length 0, no bytes.
-    let s0 = alg.hash.hash(&[
-        &1u32.to_be_bytes(),
-        dh_result,
-        b"ZRTP-HMAC-KDF",
-        &kdf_context,
-        &s1_len,
-        s1,
-        &zero,
-        &zero,
-    ]);
-    let s0 = SecretBytes::from_slice(s0.as_ref()).unwrap_or_else(|| SecretBytes::zeroed(0));
-    KeySchedule::new(alg, s0, kdf_context)
-}
-
-/// s0 for Multistream mode: KDF(ZRTPSess, "ZRTP MSK", KDF_Context, hash length) (section 4.4.3.2).
-fn multistream_key_schedule(
-    alg: Algorithms,
-    zrtp_sess: &SecretBytes,
-    zid_i: &Zid,
-    zid_r: &Zid,
-    total_hash: &[u8],
-) -> KeySchedule {
-    let kdf_context = [&zid_i.0[..], &zid_r.0[..], total_hash].concat();
-    let mut s0 = SecretBytes::zeroed(alg.hash.output_len());
-    crypto::kdf(
-        alg.hash,
-        zrtp_sess.expose_secret(),
-        b"ZRTP MSK",
-        &kdf_context,
-        s0.expose_secret_mut(),
-    );
-    KeySchedule::new(alg, s0, kdf_context)
 }
 
 /// Encodes a message whose last 8 bytes are a MAC keyed by a hash-chain value.
