@@ -282,20 +282,13 @@ fn pow2<const LIMBS: usize>(
 
 #[cfg(test)]
 mod tests {
+    use crate::crypto::hex;
     use rand_chacha::rand_core::SeedableRng;
     use rand_chacha::ChaCha20Rng;
     use sha2::{Digest as _, Sha512};
 
     use super::*;
     use crate::crypto::sha256;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test hex"))
-            .collect()
-    }
 
     fn pair(ka: KeyAgreement, cipher: CipherAlgorithm, seed: u64) -> [KeyAgreementSecret; 2] {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);

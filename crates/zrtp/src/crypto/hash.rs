@@ -130,13 +130,7 @@ impl HashAlgorithm {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test hex"))
-            .collect()
-    }
+    use crate::crypto::hex;
 
     // FIPS 180-2 appendix B.1 / D.1: "abc".
     #[test]
