@@ -65,6 +65,13 @@ pub enum Error {
     /// Multistream or preshared mode without the secret it needs.
     #[error("no shared secret available, diffie-hellman mode required")]
     NoSharedSecret,
+    /// A peer's Hello was refused (incompatible version or algorithms, our own ZID); the
+    /// packet is dropped and the session keeps waiting for an acceptable one.
+    #[error("refused a hello: {0}")]
+    HelloRefused(String),
+    /// The only peer that answered cannot talk to us; `0` says why.
+    #[error("the peer is incompatible: {0}")]
+    PeerIncompatible(Box<Error>),
     /// The peer asked to go clear; sotto never does.
     #[error("peer asked to go clear; refused")]
     GoClearRefused,
@@ -180,11 +187,13 @@ impl From<&Error> for Option<ErrorCode> {
             Error::GoClearRefused => ErrorCode::GOCLEAR_NOT_ALLOWED,
             Error::Timeout => ErrorCode::TIMEOUT,
             Error::Cache { .. } | Error::CacheCorrupt { .. } => ErrorCode::SOFTWARE,
+            Error::PeerIncompatible(inner) => return Option::<ErrorCode>::from(inner.as_ref()),
             Error::BadCrc
             | Error::HashChainMismatch
             | Error::BadMessageMac
             | Error::Unexpected(_)
             | Error::PeerError(_)
+            | Error::HelloRefused(_)
             | Error::UnknownAlgorithm(_)
             | Error::InvalidConfig(_)
             | Error::WrongState(_) => return None,

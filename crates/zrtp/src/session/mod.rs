@@ -193,6 +193,8 @@ pub struct Session {
     patience: Option<Instant>,
     /// The code of an Error message the peer sent, reported if the handshake then times out.
     peer_error: Option<ErrorCode>,
+    /// Why we refused a Hello, reported if no acceptable one follows.
+    rejected_hello: Option<Error>,
     out: VecDeque<Output>,
 }
 
@@ -255,6 +257,7 @@ impl Session {
             rtx: None,
             patience: None,
             peer_error: None,
+            rejected_hello: None,
             out: VecDeque::new(),
         };
         session.send(session.hello.clone());
@@ -333,7 +336,8 @@ impl Session {
 
     fn handle_timeout(&mut self, now: Instant) {
         if self.patience.is_some_and(|p| p <= now) {
-            self.fail(self.timeout_error(), false);
+            let reason = self.timeout_error();
+            self.fail(reason, false);
             return;
         }
         for slot in 0..2 {
@@ -349,7 +353,8 @@ impl Session {
             if r.remaining == 0 {
                 *rtx = None;
                 if slot == 1 || matches!(self.state, State::Discovery) {
-                    self.fail(self.timeout_error(), false);
+                    let reason = self.timeout_error();
+                    self.fail(reason, false);
                 }
                 continue;
             }
@@ -361,9 +366,14 @@ impl Session {
         }
     }
 
-    /// Why the peer went quiet: the Error it sent, if any.
-    fn timeout_error(&self) -> Error {
-        self.peer_error.map_or(Error::Timeout, Error::PeerError)
+    /// Why the handshake stalled: the Hello we refused, else the Error the peer sent, else
+    /// silence.
+    fn timeout_error(&mut self) -> Error {
+        match (self.rejected_hello.take(), self.peer_error) {
+            (Some(refused), _) => refused,
+            (None, Some(code)) => Error::PeerError(code),
+            (None, None) => Error::Timeout,
+        }
     }
 
     /// Ends the session. `notify` sends an Error message with the RFC code for `error`.
@@ -460,26 +470,18 @@ impl Session {
             }
             return Ok(());
         }
-        if &hello.version[..3] != b"1.1" {
-            self.fail(Error::UnsupportedVersion, true);
-            return Ok(());
-        }
-        if hello.zid == self.zid {
-            self.fail(Error::EqualZids, true);
-            return Ok(());
-        }
-        if let Some(ms) = &self.cfg.multistream {
-            if ms.peer_zid != hello.zid {
-                return Err(Error::NoSharedSecret);
+        if let Err(e) = self.acceptable_hello(&hello) {
+            // Anyone can send a Hello: answer with the RFC's error, but latch onto nothing and
+            // keep waiting; if no acceptable Hello comes, this is the reason we give up.
+            if let Some(code) = Option::<ErrorCode>::from(&e) {
+                self.send_message(&Message::Error(code));
             }
+            let reason = Error::PeerIncompatible(Box::new(e));
+            let shown = reason.to_string();
+            self.rejected_hello = Some(reason);
+            return Err(Error::HelloRefused(shown));
         }
-        let alg = match self.negotiate(&hello) {
-            Ok(alg) => alg,
-            Err(e) => {
-                self.fail(e, true);
-                return Ok(());
-            }
-        };
+        let alg = self.negotiate(&hello)?;
         let entry = match self.cache.load(&hello.zid) {
             Ok(entry) => entry.unwrap_or_default(),
             Err(e) => {
@@ -505,6 +507,26 @@ impl Session {
         }
     }
 
+    /// Checks a first Hello: version 1.1x, a ZID other than ours, the ZID of the session a
+    /// Multistream stream continues, and algorithms in common.
+    fn acceptable_hello(&self, hello: &Hello) -> Result<(), Error> {
+        if &hello.version[..3] != b"1.1" {
+            return Err(Error::UnsupportedVersion);
+        }
+        if hello.zid == self.zid {
+            return Err(Error::EqualZids);
+        }
+        if self
+            .cfg
+            .multistream
+            .as_ref()
+            .is_some_and(|ms| ms.peer_zid != hello.zid)
+        {
+            return Err(Error::NoSharedSecret);
+        }
+        self.negotiate(hello).map(|_| ())
+    }
+
     fn on_hello_ack(&mut self, now: Instant) -> Result<(), Error> {
         self.hello_acked = true;
         self.hello_rtx = None;
@@ -513,7 +535,7 @@ impl Session {
         }
         match (&self.peer, self.cfg.role) {
             (Some(peer), RolePolicy::Auto) => {
-                let alg = self.negotiate(&peer.msg.clone())?;
+                let alg = self.negotiate(&peer.msg)?;
                 self.commit(now, alg)
             }
             _ => Ok(()),
