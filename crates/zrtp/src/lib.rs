@@ -1,6 +1,46 @@
 //! sotto-zrtp: a sans-IO implementation of ZRTP (RFC 6189), the media-path key agreement that
 //! gives two endpoints SRTP keys no server knows and a Short Authentication String (SAS) that
 //! exposes a man in the middle.
+//!
+//! A [`Session`] never touches a socket or a clock. Its driver loop: feed each received datagram
+//! (or an expired deadline) through [`Session::handle_input`], then drain
+//! [`Session::poll_output`] until it yields [`Output::Timeout`], sending every
+//! [`Output::Transmit`] to the peer. Here two sessions talk directly, in memory:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Instant;
+//! use sotto_zrtp::cache::MemoryCache;
+//! use sotto_zrtp::{Event, Input, Output, Session, SessionConfig};
+//!
+//! let now = Instant::now();
+//! let mut rng = rand_core::OsRng;
+//! let mut alice = Session::new(SessionConfig::default(), Arc::new(MemoryCache::new()), &mut rng, now)?;
+//! let mut bob = Session::new(SessionConfig::default(), Arc::new(MemoryCache::new()), &mut rng, now)?;
+//! /// Drains `from`, handing its datagrams to `to`; returns the SAS once `from` is secure.
+//! fn pump(from: &mut Session, to: &mut Session, now: Instant) -> Option<String> {
+//!     let mut sas = None;
+//!     loop {
+//!         match from.poll_output() {
+//!             // A real driver sends this over UDP; a dropped packet is simply an Err here.
+//!             Output::Transmit(datagram) => {
+//!                 let _ = to.handle_input(Input::Receive { now, packet: &datagram });
+//!             }
+//!             Output::Event(Event::Secure(info)) => sas = info.sas.clone(),
+//!             Output::Event(event) => panic!("{event:?}"),
+//!             Output::Timeout(_deadline) => return sas,
+//!         }
+//!     }
+//! }
+//! let (mut sas_alice, mut sas_bob) = (None, None);
+//! while sas_alice.is_none() || sas_bob.is_none() {
+//!     sas_alice = pump(&mut alice, &mut bob, now).or(sas_alice);
+//!     sas_bob = pump(&mut bob, &mut alice, now).or(sas_bob);
+//! }
+//! assert_eq!(sas_alice, sas_bob);
+//! println!("read this aloud: {}", sas_alice.unwrap_or_default());
+//! # Ok::<(), sotto_zrtp::Error>(())
+//! ```
 #![deny(missing_docs)]
 
 pub mod algo;

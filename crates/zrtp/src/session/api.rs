@@ -204,10 +204,10 @@ pub enum Event {
     CacheFailed(Error),
 }
 
-/// An input to [`Session::handle_input`].
+/// An input to [`Session::handle_input`](super::Session::handle_input).
 #[derive(Debug)]
 pub enum Input<'a> {
-    /// A datagram that [`wire::is_zrtp`] classified as ZRTP, received at `now`.
+    /// A datagram that [`wire::is_zrtp`](crate::wire::is_zrtp) classified as ZRTP, received at `now`.
     Receive {
         /// Arrival time.
         now: Instant,
@@ -221,7 +221,7 @@ pub enum Input<'a> {
     SetSasVerified(bool),
 }
 
-/// An output of [`Session::poll_output`].
+/// An output of [`Session::poll_output`](super::Session::poll_output).
 #[derive(Debug)]
 pub enum Output {
     /// A datagram to send to the peer.
