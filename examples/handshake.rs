@@ -4,9 +4,10 @@
 //!
 //! ```text
 //! cargo run --release --example handshake -- [--key-agreement X255|DH3k|DH2k|EC25] [--sas B32|B256]
-//!                                            [--cache-dir DIR] [--fresh]
+//!                                            [--cache-dir DIR] [--fresh] [--verify]
 //! ```
-//! Run it twice: the second call finds the retained secret of the first in both caches.
+//! Run it twice: the second call finds the retained secret of the first in both caches. With
+//! `--verify` both users are taken to have compared the SAS, and later calls show it verified.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
@@ -16,13 +17,14 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use sotto::zrtp_udp::ZrtpOverUdp;
 use sotto_zrtp::cache::SqliteCache;
-use sotto_zrtp::{KeyAgreement, SasType, SecureInfo, Session, SessionConfig};
+use sotto_zrtp::{Input, KeyAgreement, SasType, SecureInfo, Session, SessionConfig};
 
 struct Options {
     key_agreement: Option<KeyAgreement>,
     sas: Option<SasType>,
     cache_dir: PathBuf,
     fresh: bool,
+    verify: bool,
 }
 
 fn parse_args() -> Result<Options> {
@@ -31,6 +33,7 @@ fn parse_args() -> Result<Options> {
         sas: None,
         cache_dir: std::env::temp_dir().join("sotto-handshake-example"),
         fresh: false,
+        verify: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -40,8 +43,9 @@ fn parse_args() -> Result<Options> {
             "--sas" => opts.sas = Some(value("--sas")?.parse()?),
             "--cache-dir" => opts.cache_dir = value("--cache-dir")?.into(),
             "--fresh" => opts.fresh = true,
+            "--verify" => opts.verify = true,
             "-h" | "--help" => {
-                println!("usage: handshake [--key-agreement X255|DH3k|DH2k|EC25] [--sas B32|B256] [--cache-dir DIR] [--fresh]");
+                println!("usage: handshake [--key-agreement X255|DH3k|DH2k|EC25] [--sas B32|B256] [--cache-dir DIR] [--fresh] [--verify]");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?}; try --help"),
@@ -57,6 +61,7 @@ fn endpoint(
     peer: SocketAddr,
     config: SessionConfig,
     cache: PathBuf,
+    verify: bool,
 ) -> Result<(Box<SecureInfo>, Instant)> {
     let cache = Arc::new(SqliteCache::open(&cache)?);
     let session = Session::new(config, cache, &mut rand_core::OsRng, Instant::now())?;
@@ -65,6 +70,10 @@ fn endpoint(
         .handshake(Duration::from_secs(20))
         .with_context(|| format!("{name}'s handshake"))?;
     let at = Instant::now();
+    if verify {
+        link.session_mut()
+            .handle_input(Input::SetSasVerified(true))?;
+    }
     link.serve_until(at + Duration::from_millis(300))?;
     Ok((info, at))
 }
@@ -100,6 +109,7 @@ fn main() -> Result<()> {
         opts.cache_dir.display()
     );
 
+    let verify = opts.verify;
     let start = Instant::now();
     let cfg_b = SessionConfig {
         ssrc: 0xb0b,
@@ -109,8 +119,9 @@ fn main() -> Result<()> {
         ssrc: 0xa11ce,
         ..config
     };
-    let bob_thread = std::thread::spawn(move || endpoint("bob", bob, alice_addr, cfg_b, bob_cache));
-    let (a, a_at) = endpoint("alice", alice, bob_addr, cfg_a, alice_cache)?;
+    let bob_thread =
+        std::thread::spawn(move || endpoint("bob", bob, alice_addr, cfg_b, bob_cache, verify));
+    let (a, a_at) = endpoint("alice", alice, bob_addr, cfg_a, alice_cache, verify)?;
     let (b, b_at) = bob_thread
         .join()
         .map_err(|_| anyhow::anyhow!("bob's thread panicked"))??;
@@ -133,13 +144,14 @@ fn main() -> Result<()> {
         "  negotiated: key agreement {}, hash {}, cipher {}, srtp auth tag {}, sas {}",
         alg.key_agreement, alg.hash, alg.cipher, alg.auth_tag, alg.sas_type
     );
-    let continuity = match (
-        a.cache_mismatch || b.cache_mismatch,
-        a.sas_verified && b.sas_verified,
-    ) {
-        (true, _) => "CACHE MISMATCH: compare the SAS, this may be a man in the middle",
-        (false, true) => "retained secret matched and SAS verified before",
-        (false, false) => "no verified retained secret yet: compare the SAS aloud",
+    let continuity = if a.cache_mismatch || b.cache_mismatch {
+        "CACHE MISMATCH: compare the SAS, this may be a man in the middle"
+    } else if a.sas_verified && b.sas_verified {
+        "retained secret matched, SAS verified in an earlier call"
+    } else if a.secret_matched && b.secret_matched {
+        "retained secret from the last call matched; SAS not yet verified (--verify)"
+    } else {
+        "first call between these two: compare the SAS aloud (--verify to mark it)"
     };
     println!("  key continuity: {continuity}");
     println!(

@@ -65,6 +65,7 @@ fn mitm_after_clean_call_is_a_cache_mismatch() {
     assert!(alice_view.cache_mismatch, "alice must be warned");
     assert!(bob_view.cache_mismatch, "bob must be warned");
     assert!(!alice_view.sas_verified && !bob_view.sas_verified);
+    assert!(!alice_view.secret_matched && !bob_view.secret_matched);
 
     // The attacker's secret was not stored: the real peers still match afterwards.
     let after = call(alice, bob, 40);
@@ -81,6 +82,7 @@ fn clean_second_call_matches_retained_secret() {
     let second = call(alice.clone(), bob.clone(), 60);
     let (a, b) = second.assert_agreed();
     assert!(!a.cache_mismatch && !b.cache_mismatch);
+    assert!(a.secret_matched && b.secret_matched, "key continuity");
     // rs1 rolled over: the first call's secret is now rs2.
     let entry = alice.load(&BOB).expect("load").expect("entry");
     assert_eq!(entry.rs2, rs_after_first);

@@ -167,6 +167,8 @@ pub struct SecureInfo {
     /// We held a retained secret for this peer and it did not match: the SAS MUST be compared,
     /// this may be a man in the middle (RFC 6189 section 4.3.2).
     pub cache_mismatch: bool,
+    /// A retained secret from an earlier call matched: key continuity with this peer.
+    pub secret_matched: bool,
     /// The peer's ZID.
     pub peer_zid: Zid,
     /// SRTP keys for both directions.

@@ -1260,6 +1260,7 @@ impl Session {
             sas,
             sas_verified,
             cache_mismatch: matched.cache_mismatch,
+            secret_matched: matched.s1.is_some(),
             peer_zid,
             srtp,
             exported_key: keys.derive(b"Exported key", hash_len),
