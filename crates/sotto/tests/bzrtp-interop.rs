@@ -98,6 +98,7 @@ fn call(
     peer_cache: &Path,
     peer_verified: bool,
     verify: bool,
+    listen: bool,
 ) -> Call {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let our_port = socket.local_addr().expect("addr").port();
@@ -127,7 +128,11 @@ fn call(
     };
     let session =
         Session::new(config, our_cache, &mut rand_core::OsRng, Instant::now()).expect("session");
-    let mut link = ZrtpOverUdp::new(socket, Some(peer_addr), session);
+    // Listening, sotto learns bzrtp's address from its first accepted packet.
+    let mut link = ZrtpOverUdp::new(socket, (!listen).then_some(peer_addr), session);
+    if listen {
+        assert_eq!(link.peer(), None);
+    }
     let ours = link.handshake(Duration::from_secs(10));
     if verify {
         link.session_mut()
@@ -207,6 +212,7 @@ fn every_case_in(role: RolePolicy, want: Role) {
             &dir.join(format!("bzrtp-{i}.sqlite")),
             false,
             false,
+            false,
         );
         assert_eq!(c.ours.role, want);
         assert_interop(&c, case);
@@ -237,6 +243,7 @@ fn retained_secrets_carry_over_in_both_caches() {
         &theirs,
         true,
         true,
+        false,
     );
     assert_interop(&first, case);
     assert!(
@@ -249,6 +256,7 @@ fn retained_secrets_carry_over_in_both_caches() {
         RolePolicy::Responder,
         sqlite(&ours),
         &theirs,
+        false,
         false,
         false,
     );
@@ -270,6 +278,7 @@ fn retained_secrets_carry_over_in_both_caches() {
         &theirs,
         false,
         false,
+        false,
     );
     assert_interop(&third, &CASES[2]);
     assert!(third.ours.sas_verified && third.theirs.sas_verified);
@@ -287,6 +296,7 @@ fn peer_that_lost_its_cache_is_a_stranger_again() {
         &dir.join("bzrtp.sqlite"),
         true,
         true,
+        false,
     );
     assert_interop(&first, case);
     // bzrtp lost its cache, and with it its ZID: a new identity, nothing verified any more.
@@ -295,6 +305,7 @@ fn peer_that_lost_its_cache_is_a_stranger_again() {
         RolePolicy::Initiator,
         sqlite(&ours),
         &dir.join("bzrtp-new.sqlite"),
+        false,
         false,
         false,
     );
@@ -316,6 +327,7 @@ fn damaged_retained_secret_is_a_mismatch_on_both_sides() {
         &theirs,
         true,
         true,
+        false,
     );
     assert_interop(&first, case);
     // Our rs1 for bzrtp is replaced, as if a man in the middle had keyed the last call.
@@ -325,9 +337,33 @@ fn damaged_retained_secret_is_a_mismatch_on_both_sides() {
     entry.rs1 = Some(sotto_zrtp::RetainedSecret::new([0x5a; 32]));
     entry.rs2 = None;
     cache.store(&peer_zid, &entry).expect("store");
-    let second = call(case, RolePolicy::Responder, cache, &theirs, false, false);
+    let second = call(
+        case,
+        RolePolicy::Responder,
+        cache,
+        &theirs,
+        false,
+        false,
+        false,
+    );
     assert_interop(&second, case);
     assert!(second.ours.cache_mismatch, "sotto flags the mismatch");
     assert!(second.theirs.cache_mismatch, "bzrtp flags the mismatch");
     assert!(!second.ours.sas_verified && !second.theirs.sas_verified);
+}
+
+#[test]
+fn sotto_listens_and_bzrtp_calls() {
+    let dir = temp_dir("listen");
+    let case = &CASES[3];
+    let c = call(
+        case,
+        RolePolicy::Auto,
+        sqlite(&dir.join("ours.sqlite")),
+        &dir.join("bzrtp.sqlite"),
+        false,
+        false,
+        true,
+    );
+    assert_interop(&c, case);
 }
