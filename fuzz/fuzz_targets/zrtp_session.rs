@@ -58,9 +58,15 @@ fuzz_target!(|data: &[u8]| {
         for (i, session) in ends.iter_mut().enumerate() {
             for genuine in std::mem::take(&mut inbox[i]) {
                 if let Some(forged) = forge(&genuine, &mut fuzz) {
-                    let _ = session.handle_input(Input::Receive { now, packet: &forged });
+                    let _ = session.handle_input(Input::Receive {
+                        now,
+                        packet: &forged,
+                    });
                 }
-                let _ = session.handle_input(Input::Receive { now, packet: &genuine });
+                let _ = session.handle_input(Input::Receive {
+                    now,
+                    packet: &genuine,
+                });
             }
             let _ = session.handle_input(Input::Timeout(now));
         }

@@ -21,7 +21,9 @@ pub enum Error {
     // -- the session cannot continue --
     /// The key has protected as many packets as RFC 3711 allows (2^48 SRTP, 2^31 SRTCP):
     /// rekey (a new ZRTP exchange) before sending more.
-    #[error("srtp key exhausted after the maximum number of packets; rekey with a new zrtp exchange")]
+    #[error(
+        "srtp key exhausted after the maximum number of packets; rekey with a new zrtp exchange"
+    )]
     KeyExhausted,
     /// More SSRCs than one crypto context tracks.
     #[error("too many ssrcs on one srtp context")]
@@ -35,6 +37,10 @@ pub enum Error {
         /// Bytes available.
         have: usize,
     },
+    /// An argument is out of the range the wire format can carry (more than 15 CSRCs, 31
+    /// report blocks, a 255-byte SDES item, RTCP padding not a multiple of 4, ...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(&'static str),
     /// A key or salt of the wrong length for the profile.
     #[error("invalid srtp key material: {0}")]
     InvalidKey(&'static str),

@@ -3,6 +3,16 @@
 //! demultiplexer of RFC 7983 that lets STUN, ZRTP, RTP and RTCP share a call's UDP port.
 #![deny(missing_docs)]
 
+pub mod demux;
 mod error;
+pub mod opus;
+pub mod rtcp;
+pub mod rtp;
+pub mod seq;
+pub mod srtp;
+pub mod stats;
 
+pub use demux::{classify, PacketKind};
 pub use error::Error;
+pub use opus::{opus_payload, OpusPacketizer};
+pub use rtp::{RtpHeader, RtpPacket};

@@ -1,0 +1,362 @@
+//! Opus over SRTP against GStreamer, both directions, for every SRTP profile ZRTP negotiates.
+//!
+//! **We send.** A 2 s, 48 kHz mono test signal (440 Hz + 1200 Hz) is encoded with libopus
+//! (20 ms frames, VOIP, 32 kbit/s), packetized by [`OpusPacketizer`], protected by
+//! [`SrtpSender`] and sent over loopback UDP to:
+//!
+//! ```text
+//! gst-launch-1.0 -e udpsrc address=127.0.0.1 port=P caps="<CAPS>" ! srtpdec ! rtpopusdepay
+//!   ! opusdec ! audioconvert ! audio/x-raw,format=S16LE,channels=1,rate=48000 ! wavenc
+//!   ! filesink location=out.wav buffer-mode=unbuffered
+//! ```
+//!
+//! where `<CAPS>` must name the SSRC, or srtpdec asks for the key with a signal gst-launch cannot
+//! answer and drops every packet:
+//!
+//! ```text
+//! application/x-srtp, payload=(int)111, ssrc=(uint)<SSRC>, srtp-key=(buffer)<hex key || salt>,
+//!   srtp-cipher=(string)aes-128-icm|aes-256-icm, srtp-auth=(string)hmac-sha1-80|hmac-sha1-32,
+//!   srtcp-cipher=(string)<same>, srtcp-auth=(string)hmac-sha1-80, roc=(uint)0,
+//!   clock-rate=(int)48000, encoding-name=(string)OPUS, media=(string)audio
+//! ```
+//!
+//! The key is the master key followed by the 14-byte master salt (30 bytes for AES-128, 46 for
+//! AES-256). Once the WAV holds every sample, SIGINT (with `-e`, an EOS) makes wavenc write its
+//! header. The decoded audio must last 2 s (within 10%), correlate with the input (> 0.8 after
+//! aligning for the codec delay) and carry its energy at 440 and 1200 Hz.
+//!
+//! **They send.** We bind a loopback UDP socket and run:
+//!
+//! ```text
+//! gst-launch-1.0 -e audiotestsrc wave=sine freq=700 samplesperbuffer=960 num-buffers=100
+//!   ! audio/x-raw,rate=48000,channels=1 ! opusenc
+//!   ! rtpopuspay pt=111 ssrc=<SSRC> seqnum-offset=<SEQ> timestamp-offset=<TS>
+//!   ! srtpenc key=<hex key || salt> rtp-cipher=<cipher> rtp-auth=<auth>
+//!     rtcp-cipher=<cipher> rtcp-auth=hmac-sha1-80
+//!   ! udpsink host=127.0.0.1 port=<our port>
+//! ```
+//!
+//! Every datagram is classified, unprotected with [`SrtpReceiver`], parsed, stripped to its Opus
+//! payload and decoded with libopus. At least 90 of the 100 packets must arrive, all must
+//! authenticate, and 700 Hz must dominate the decoded audio.
+//!
+//! The tests need `gst-launch-1.0` with the srtp, opus and rtp plugins; `.ci/setup` installs them.
+
+// These tests drive a real GStreamer process over real loopback sockets, so they use the clock,
+// threads and sockets that the sans-IO library itself must never touch.
+#![allow(clippy::disallowed_methods)]
+
+#[path = "support/gstreamer.rs"]
+mod gstreamer;
+
+use std::io::ErrorKind;
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use gstreamer::{
+    best_alignment, free_udp_port, goertzel_power, gst_names, key_and_salt_hex, parse_wav, rms,
+    scratch_path, srtp_opus_caps, wait_for_file_len, GstProcess, SALT_LEN, SRTCP_AUTH,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use sotto_rtp::srtp::{SrtpProfile, SrtpReceiver, SrtpSender};
+use sotto_rtp::{classify, opus_payload, OpusPacketizer, PacketKind, RtpPacket};
+
+const RATE_HZ: u32 = 48_000;
+/// 20 ms at 48 kHz.
+const FRAME_SAMPLES: usize = 960;
+/// 100 frames of 20 ms: 2 s of audio.
+const FRAMES: usize = 100;
+const PAYLOAD_TYPE: u8 = 111;
+const STARTUP: Duration = Duration::from_secs(5);
+
+/// Master key, master salt and SSRC for one run, from a seeded generator so failures replay.
+fn keying(profile: SrtpProfile, seed: u64) -> (Vec<u8>, [u8; SALT_LEN], u32) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let (_, _, key_len) = gst_names(profile);
+    let mut key = vec![0u8; key_len];
+    rng.fill_bytes(&mut key);
+    let mut salt = [0u8; SALT_LEN];
+    rng.fill_bytes(&mut salt);
+    (key, salt, rng.next_u32())
+}
+
+/// 440 Hz and 1200 Hz at about -9 dBFS each: two tones that a speech codec keeps and that are
+/// easy to tell apart from each other and from codec noise.
+fn two_tones(len: usize) -> Vec<i16> {
+    (0..len)
+        .map(|n| {
+            let t = n as f64 / f64::from(RATE_HZ);
+            let x = 0.35 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()
+                + 0.35 * (2.0 * std::f64::consts::PI * 1200.0 * t).sin();
+            (x * f64::from(i16::MAX)).round() as i16
+        })
+        .collect()
+}
+
+fn we_send(profile: SrtpProfile, seed: u64) {
+    let (key, salt, ssrc) = keying(profile, seed);
+    let port = free_udp_port();
+    let wav_path = scratch_path(&format!("we-send-{seed}.wav"));
+    let _ = std::fs::remove_file(&wav_path);
+
+    let port_arg = format!("port={port}");
+    let caps_arg = format!("caps={}", srtp_opus_caps(profile, ssrc, &key, &salt));
+    let location_arg = format!("location={}", wav_path.display());
+    let mut gst = GstProcess::spawn(&[
+        "udpsrc",
+        "address=127.0.0.1",
+        &port_arg,
+        &caps_arg,
+        "!",
+        "srtpdec",
+        "!",
+        "rtpopusdepay",
+        "!",
+        "opusdec",
+        "!",
+        "audioconvert",
+        "!",
+        "audio/x-raw,format=S16LE,channels=1,rate=48000",
+        "!",
+        "wavenc",
+        "!",
+        "filesink",
+        &location_arg,
+        "buffer-mode=unbuffered",
+    ]);
+    gst.wait_until_playing(STARTUP);
+
+    let signal = two_tones(FRAMES * FRAME_SAMPLES);
+    let mut encoder = opus::Encoder::new(RATE_HZ, opus::Channels::Mono, opus::Application::Voip)
+        .expect("opus encoder");
+    encoder
+        .set_bitrate(opus::Bitrate::Bits(32_000))
+        .expect("set bitrate");
+    let mut packetizer = OpusPacketizer::new(ssrc, PAYLOAD_TYPE, 0x1234, 0x0bad_cafe);
+    let mut sender = SrtpSender::new(profile, &key, &salt).expect("srtp sender");
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind sender socket");
+    socket.connect(("127.0.0.1", port)).expect("connect to gst");
+
+    let mut opus_frame = [0u8; 1275];
+    let mut packet = [0u8; 1500];
+    for pcm in signal.chunks_exact(FRAME_SAMPLES) {
+        let opus_len = encoder.encode(pcm, &mut opus_frame).expect("encode");
+        let rtp_len = packetizer
+            .packetize(&opus_frame[..opus_len], FRAME_SAMPLES as u32, &mut packet)
+            .expect("packetize");
+        let srtp_len = sender
+            .protect_rtp(&mut packet, rtp_len)
+            .expect("protect_rtp");
+        socket.send(&packet[..srtp_len]).expect("send to gst");
+    }
+
+    // wavenc's 44-byte header plus every decoded sample; then EOS so the header gets its sizes.
+    let want = 44 + (FRAMES * FRAME_SAMPLES * 2) as u64;
+    let seen = wait_for_file_len(&wav_path, want, Duration::from_secs(5));
+    let status = gst.interrupt_and_wait(Duration::from_secs(5));
+    assert!(status.success(), "gst-launch-1.0 failed:\n{}", gst.log());
+
+    let bytes = std::fs::read(&wav_path).expect("read decoded wav");
+    let _ = std::fs::remove_file(&wav_path);
+    let wav = parse_wav(&bytes).unwrap_or_else(|e| {
+        panic!(
+            "{profile:?}: gstreamer wrote no playable wav ({e}); {seen} of {want} bytes had \
+             arrived, so srtpdec dropped our packets:\n{}",
+            gst.log()
+        )
+    });
+    assert_eq!((wav.rate_hz, wav.channels), (RATE_HZ, 1));
+    let decoded = wav.samples;
+    let seconds = decoded.len() as f64 / f64::from(RATE_HZ);
+    assert!(
+        (1.8..=2.2).contains(&seconds),
+        "{profile:?}: gstreamer decoded {seconds:.3} s, sent 2 s:\n{}",
+        gst.log()
+    );
+
+    // Skip the first 100 ms (encoder start-up), compare one second, allow up to 50 ms of delay.
+    let (delay, r) = best_alignment(&signal, &decoded, 4_800, RATE_HZ as usize, 2_400);
+    assert!(
+        r > 0.8,
+        "{profile:?}: decoded audio correlates {r:.3} with the input (best delay {delay} samples)"
+    );
+    let tone = |f| goertzel_power(&decoded, RATE_HZ, f);
+    let wanted = tone(440.0).min(tone(1200.0));
+    for other in [300.0, 700.0, 900.0, 2500.0] {
+        assert!(
+            wanted > 20.0 * tone(other),
+            "{profile:?}: {other} Hz carries {:.1} vs {wanted:.1} at the sent tones",
+            tone(other)
+        );
+    }
+}
+
+fn they_send(profile: SrtpProfile, seed: u64) {
+    let (key, salt, ssrc) = keying(profile, seed);
+    let (cipher, auth, _) = gst_names(profile);
+    let first_sequence: u16 = 0x4321;
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind receiver socket");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("read timeout");
+    let port = socket.local_addr().expect("local addr").port();
+
+    let ssrc_arg = format!("ssrc={ssrc}");
+    let seq_arg = format!("seqnum-offset={first_sequence}");
+    let key_arg = format!("key={}", key_and_salt_hex(&key, &salt));
+    let rtp_cipher = format!("rtp-cipher={cipher}");
+    let rtp_auth = format!("rtp-auth={auth}");
+    let rtcp_cipher = format!("rtcp-cipher={cipher}");
+    let rtcp_auth = format!("rtcp-auth={SRTCP_AUTH}");
+    let port_arg = format!("port={port}");
+    let mut gst = GstProcess::spawn(&[
+        "audiotestsrc",
+        "wave=sine",
+        "freq=700",
+        "samplesperbuffer=960",
+        "num-buffers=100",
+        "!",
+        "audio/x-raw,rate=48000,channels=1",
+        "!",
+        "opusenc",
+        "!",
+        "rtpopuspay",
+        "pt=111",
+        &ssrc_arg,
+        &seq_arg,
+        "timestamp-offset=305419896",
+        "!",
+        "srtpenc",
+        &key_arg,
+        &rtp_cipher,
+        &rtp_auth,
+        &rtcp_cipher,
+        &rtcp_auth,
+        "!",
+        "udpsink",
+        "host=127.0.0.1",
+        &port_arg,
+    ]);
+
+    let mut receiver = SrtpReceiver::new(profile, &key, &salt).expect("srtp receiver");
+    let mut decoder = opus::Decoder::new(RATE_HZ, opus::Channels::Mono).expect("opus decoder");
+    let mut buf = [0u8; 1500];
+    let mut pcm = [0i16; 5760];
+    let mut decoded = Vec::with_capacity(FRAMES * FRAME_SAMPLES);
+    let mut sequences = Vec::with_capacity(FRAMES);
+    let mut rejected = Vec::new();
+    let mut quiet_after_exit = 0;
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while Instant::now() < deadline {
+        let n = match socket.recv(&mut buf) {
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                // The sender has exited and its last datagrams have had time to land.
+                if gst.has_exited() {
+                    quiet_after_exit += 1;
+                    if quiet_after_exit >= 3 {
+                        break;
+                    }
+                }
+                continue;
+            }
+            Err(e) => panic!("recv: {e}"),
+        };
+        let kind = classify(&buf[..n]);
+        assert_eq!(kind, PacketKind::Rtp, "gstreamer sent a non-RTP datagram");
+        let len = match receiver.unprotect_rtp(&mut buf[..n]) {
+            Ok(len) => len,
+            Err(e) => {
+                rejected.push(e.to_string());
+                continue;
+            }
+        };
+        let rtp = RtpPacket::parse(&buf[..len]).expect("parse unprotected rtp");
+        assert_eq!(rtp.header.ssrc, ssrc);
+        assert_eq!(rtp.header.payload_type, PAYLOAD_TYPE);
+        sequences.push(rtp.header.sequence);
+        let payload = opus_payload(&buf[..len]).expect("opus payload");
+        let samples = decoder.decode(payload, &mut pcm, false).expect("decode");
+        decoded.extend_from_slice(&pcm[..samples]);
+    }
+    let status = gst
+        .wait_timeout(Duration::from_secs(1))
+        .unwrap_or_else(|| panic!("gstreamer sender still running:\n{}", gst.log()));
+    assert!(status.success(), "gst-launch-1.0 failed:\n{}", gst.log());
+
+    assert!(
+        rejected.is_empty(),
+        "{profile:?}: {} packets failed to unprotect, first: {}",
+        rejected.len(),
+        rejected[0]
+    );
+    assert!(
+        sequences.len() >= FRAMES * 9 / 10,
+        "{profile:?}: only {} of {FRAMES} packets arrived:\n{}",
+        sequences.len(),
+        gst.log()
+    );
+    for (i, &sequence) in sequences.iter().enumerate() {
+        // Loopback keeps order; a gap would be loss, never a wrong sequence number.
+        let offset = sequence.wrapping_sub(first_sequence) as usize;
+        assert!(
+            offset >= i && offset <= FRAMES + 1,
+            "{profile:?}: packet {i} has sequence {sequence}, first was {first_sequence}"
+        );
+    }
+
+    assert!(
+        rms(&decoded) > 3_000.0,
+        "{profile:?}: decoded audio is near silent"
+    );
+    let tone = |f| goertzel_power(&decoded, RATE_HZ, f);
+    let wanted = tone(700.0);
+    for other in [300.0, 440.0, 1000.0, 1200.0, 1400.0, 2500.0] {
+        assert!(
+            wanted > 50.0 * tone(other),
+            "{profile:?}: {other} Hz carries {:.1} vs {wanted:.1} at 700 Hz",
+            tone(other)
+        );
+    }
+}
+
+#[test]
+fn gstreamer_plays_our_stream_aes128_hs80() {
+    we_send(SrtpProfile::Aes128CmHmacSha1_80, 1);
+}
+
+#[test]
+fn gstreamer_plays_our_stream_aes128_hs32() {
+    we_send(SrtpProfile::Aes128CmHmacSha1_32, 2);
+}
+
+#[test]
+fn gstreamer_plays_our_stream_aes256_hs80() {
+    we_send(SrtpProfile::Aes256CmHmacSha1_80, 3);
+}
+
+#[test]
+fn gstreamer_plays_our_stream_aes256_hs32() {
+    we_send(SrtpProfile::Aes256CmHmacSha1_32, 4);
+}
+
+#[test]
+fn we_play_gstreamer_stream_aes128_hs80() {
+    they_send(SrtpProfile::Aes128CmHmacSha1_80, 11);
+}
+
+#[test]
+fn we_play_gstreamer_stream_aes128_hs32() {
+    they_send(SrtpProfile::Aes128CmHmacSha1_32, 12);
+}
+
+#[test]
+fn we_play_gstreamer_stream_aes256_hs80() {
+    they_send(SrtpProfile::Aes256CmHmacSha1_80, 13);
+}
+
+#[test]
+fn we_play_gstreamer_stream_aes256_hs32() {
+    they_send(SrtpProfile::Aes256CmHmacSha1_32, 14);
+}
