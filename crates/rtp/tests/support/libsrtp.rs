@@ -28,7 +28,6 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 const SOURCE: &str = include_str!("libsrtp_tool.c");
@@ -178,68 +177,23 @@ fn target_tmpdir() -> PathBuf {
 }
 
 fn next_scratch_path(what: &str) -> io::Result<PathBuf> {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let dir = target_tmpdir().join("libsrtp-tool");
-    fs::create_dir_all(&dir)?;
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    Ok(dir.join(format!("{}-{n}.{what}", std::process::id())))
+    sotto_testkit::scratch_path(&target_tmpdir().join("libsrtp-tool"), what)
 }
 
-/// The compiled tool, built at most once per process; the file name carries a hash of the
-/// source, so later runs reuse it until the source changes.
+/// The compiled tool, built at most once per process (and reused across runs until the
+/// source changes).
 fn tool_binary() -> io::Result<PathBuf> {
     static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BINARY
-        .get_or_init(build_tool)
+        .get_or_init(|| {
+            sotto_testkit::CTool {
+                name: "libsrtp_tool",
+                source: SOURCE,
+                pkg_config: &["libsrtp2"],
+                install_hint: INSTALL_HINT,
+            }
+            .build(&target_tmpdir())
+        })
         .clone()
         .map_err(io::Error::other)
-}
-
-fn build_tool() -> Result<PathBuf, String> {
-    let dir = target_tmpdir();
-    let name = format!("libsrtp_tool-{:016x}", fnv1a(SOURCE.as_bytes()));
-    let binary = dir.join(&name);
-    if binary.exists() {
-        return Ok(binary);
-    }
-    let pkg = Command::new("pkg-config")
-        .args(["--cflags", "--libs", "libsrtp2"])
-        .output()
-        .map_err(|e| format!("cannot run pkg-config ({e}): {INSTALL_HINT}"))?;
-    if !pkg.status.success() {
-        return Err(format!(
-            "libsrtp2 not found by pkg-config ({}): {INSTALL_HINT}",
-            String::from_utf8_lossy(&pkg.stderr).trim()
-        ));
-    }
-    let flags = String::from_utf8_lossy(&pkg.stdout).into_owned();
-    // Unique temporary names, then an atomic rename: test binaries may build concurrently.
-    let unique = format!("{name}.{}", std::process::id());
-    let source = dir.join(format!("{unique}.c"));
-    let partial = dir.join(format!("{unique}.partial"));
-    fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    fs::write(&source, SOURCE).map_err(|e| format!("cannot write {}: {e}", source.display()))?;
-    let cc = Command::new("cc")
-        .args(["-O2", "-Wall", "-o"])
-        .arg(&partial)
-        .arg(&source)
-        .args(flags.split_whitespace())
-        .output();
-    let _ = fs::remove_file(&source);
-    let cc = cc.map_err(|e| format!("cannot run cc ({e}): install a C compiler"))?;
-    if !cc.status.success() {
-        return Err(format!(
-            "compiling libsrtp_tool.c failed:\n{}\n{INSTALL_HINT}",
-            String::from_utf8_lossy(&cc.stderr)
-        ));
-    }
-    fs::rename(&partial, &binary)
-        .map_err(|e| format!("cannot install {}: {e}", binary.display()))?;
-    Ok(binary)
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
