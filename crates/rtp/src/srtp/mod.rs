@@ -54,17 +54,15 @@ pub enum SrtpProfile {
 
 impl SrtpProfile {
     /// The profile a ZRTP exchange negotiated: AES1 is AES-128, AES3 is AES-256; HS32 and HS80
-    /// are the SRTP tag lengths. Ciphers or tags sotto-zrtp may add later map to AES-128 and
-    /// an 80-bit tag; [`from_zrtp`] then rejects the mismatched key length.
-    pub fn from_zrtp(cipher: CipherAlgorithm, tag: AuthTag) -> Self {
-        let aes256 = matches!(cipher, CipherAlgorithm::Aes3);
-        let short = matches!(tag, AuthTag::Hs32);
-        match (aes256, short) {
-            (false, false) => Self::Aes128CmHmacSha1_80,
-            (false, true) => Self::Aes128CmHmacSha1_32,
-            (true, false) => Self::Aes256CmHmacSha1_80,
-            (true, true) => Self::Aes256CmHmacSha1_32,
-        }
+    /// are the SRTP tag lengths. `None` for anything else ZRTP may add later.
+    pub fn from_zrtp(cipher: CipherAlgorithm, tag: AuthTag) -> Option<Self> {
+        Some(match (cipher, tag) {
+            (CipherAlgorithm::Aes1, AuthTag::Hs80) => Self::Aes128CmHmacSha1_80,
+            (CipherAlgorithm::Aes1, AuthTag::Hs32) => Self::Aes128CmHmacSha1_32,
+            (CipherAlgorithm::Aes3, AuthTag::Hs80) => Self::Aes256CmHmacSha1_80,
+            (CipherAlgorithm::Aes3, AuthTag::Hs32) => Self::Aes256CmHmacSha1_32,
+            _ => return None,
+        })
     }
 
     /// Master (and session) encryption key length in bytes.
@@ -463,16 +461,9 @@ impl SrtpReceiver {
 /// Both directions from a completed ZRTP exchange (local keys send, remote keys receive).
 pub fn from_zrtp(info: &SecureInfo) -> Result<(SrtpSender, SrtpReceiver), Error> {
     let algorithms = &info.algorithms;
-    if !matches!(
-        algorithms.cipher,
-        CipherAlgorithm::Aes1 | CipherAlgorithm::Aes3
-    ) || !matches!(algorithms.auth_tag, AuthTag::Hs32 | AuthTag::Hs80)
-    {
-        return Err(Error::InvalidKey(
-            "zrtp negotiated a cipher or tag srtp does not implement",
-        ));
-    }
-    let profile = SrtpProfile::from_zrtp(algorithms.cipher, algorithms.auth_tag);
+    let profile = SrtpProfile::from_zrtp(algorithms.cipher, algorithms.auth_tag).ok_or(
+        Error::InvalidKey("zrtp negotiated a cipher or tag srtp does not implement"),
+    )?;
     let srtp = &info.srtp;
     Ok((
         SrtpSender::new(
