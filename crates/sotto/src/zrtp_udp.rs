@@ -1,5 +1,8 @@
 //! Driving a [`Session`] over a real UDP socket: the driver loop of the sans-IO core, on a
 //! blocking socket whose read timeout is the session's next deadline.
+//!
+//! The latching and timer logic lives in `ZrtpLink`, which owns no socket, so the call
+//! engine's network thread (which also carries SRTP on the same port) shares it.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -40,14 +43,113 @@ pub struct HandshakeStats {
     pub dropped: u64,
 }
 
-/// A ZRTP session bound to a UDP socket and (once known) one peer address.
+/// A ZRTP session and the one peer address it talks to, without a socket: datagrams and
+/// expired deadlines go in, datagrams for the peer and session events come out.
 #[derive(Debug)]
-pub struct ZrtpOverUdp {
-    socket: UdpSocket,
+pub(crate) struct ZrtpLink {
     peer: Option<SocketAddr>,
     session: Session,
     stats: HandshakeStats,
     deadline: Option<Instant>,
+}
+
+impl ZrtpLink {
+    /// With `peer` `None` the link latches onto the first address that sends a ZRTP packet
+    /// the session accepts; its first Hellos wait until then.
+    pub(crate) fn new(peer: Option<SocketAddr>, session: Session) -> Self {
+        ZrtpLink {
+            peer,
+            session,
+            stats: HandshakeStats::default(),
+            deadline: None,
+        }
+    }
+
+    pub(crate) fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    pub(crate) fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    pub(crate) fn stats(&self) -> HandshakeStats {
+        self.stats
+    }
+
+    /// The session's next timer, once there is a peer to time out against: a listener's
+    /// clock starts with its peer, so until then its Hello timer must not run out.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline.filter(|_| self.peer.is_some())
+    }
+
+    /// Sends what the session has queued through `send` and hands every event to `on_event`.
+    /// Before the peer is known there is nowhere to send: the Hello is repeated by its timer
+    /// once the peer has spoken.
+    pub(crate) fn flush<E>(
+        &mut self,
+        mut send: impl FnMut(&[u8], SocketAddr) -> Result<(), E>,
+        mut on_event: impl FnMut(Event),
+    ) -> Result<(), E> {
+        loop {
+            match self.session.poll_output() {
+                Output::Transmit(packet) => {
+                    if let Some(peer) = self.peer {
+                        send(&packet, peer)?;
+                        self.stats.sent += 1;
+                    }
+                }
+                Output::Event(event) => on_event(event),
+                Output::Timeout(deadline) => {
+                    self.deadline = deadline;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Feeds the session's timer if it is due at `now`.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if self.deadline().is_some_and(|d| d <= now) {
+            // Timeouts are always accepted; failures come out of poll_output as events.
+            let _ = self.session.handle_input(Input::Timeout(now));
+        }
+    }
+
+    /// Feeds a datagram classified as ZRTP (anything else is dropped and counted). Returns
+    /// whether the session accepted it; the first accepted sender becomes the peer.
+    pub(crate) fn handle_datagram(
+        &mut self,
+        from: SocketAddr,
+        datagram: &[u8],
+        now: Instant,
+    ) -> bool {
+        if !wire::is_zrtp(datagram) || self.peer.is_some_and(|p| p != from) {
+            self.stats.dropped += 1;
+            return false;
+        }
+        match self.session.handle_input(Input::Receive {
+            now,
+            packet: datagram,
+        }) {
+            Ok(()) => {
+                self.stats.accepted += 1;
+                self.peer.get_or_insert(from);
+                true
+            }
+            Err(_) => {
+                self.stats.dropped += 1;
+                false
+            }
+        }
+    }
+}
+
+/// A ZRTP session bound to a UDP socket and (once known) one peer address.
+#[derive(Debug)]
+pub struct ZrtpOverUdp {
+    socket: UdpSocket,
+    link: ZrtpLink,
 }
 
 impl ZrtpOverUdp {
@@ -57,26 +159,23 @@ impl ZrtpOverUdp {
     pub fn new(socket: UdpSocket, peer: Option<SocketAddr>, session: Session) -> Self {
         ZrtpOverUdp {
             socket,
-            peer,
-            session,
-            stats: HandshakeStats::default(),
-            deadline: None,
+            link: ZrtpLink::new(peer, session),
         }
     }
 
     /// The peer address, once known.
     pub fn peer(&self) -> Option<SocketAddr> {
-        self.peer
+        self.link.peer()
     }
 
     /// The session, e.g. to mark the SAS verified.
     pub fn session_mut(&mut self) -> &mut Session {
-        &mut self.session
+        self.link.session_mut()
     }
 
     /// Counters so far.
     pub fn stats(&self) -> HandshakeStats {
-        self.stats
+        self.link.stats()
     }
 
     /// Runs until the session is secure, fails, or `give_up` passes without completion.
@@ -89,11 +188,14 @@ impl ZrtpOverUdp {
             let now = Instant::now();
             if now >= end {
                 return Err(HandshakeError::NoAnswer {
-                    peer: self.peer.map_or_else(|| "*".to_owned(), |p| p.to_string()),
+                    peer: self
+                        .link
+                        .peer()
+                        .map_or_else(|| "*".to_owned(), |p| p.to_string()),
                     waited: give_up,
                 });
             }
-            let wake = self.deadline.map_or(end, |d| d.min(end));
+            let wake = self.link.deadline.map_or(end, |d| d.min(end));
             self.receive_until(wake)?;
         }
     }
@@ -102,7 +204,7 @@ impl ZrtpOverUdp {
     pub fn serve_until(&mut self, until: Instant) -> Result<(), HandshakeError> {
         while Instant::now() < until {
             self.flush()?;
-            let wake = self.deadline.map_or(until, |d| d.min(until));
+            let wake = self.link.deadline.map_or(until, |d| d.min(until));
             self.receive_until(wake)?;
         }
         Ok(())
@@ -111,24 +213,19 @@ impl ZrtpOverUdp {
     /// Sends what the session has queued; returns the secure event if one came out.
     fn flush(&mut self) -> Result<Option<Box<SecureInfo>>, HandshakeError> {
         let mut secure = None;
-        loop {
-            match self.session.poll_output() {
-                Output::Transmit(packet) => {
-                    // Before the peer is known there is nowhere to send: the Hello is repeated
-                    // by its timer once the peer has spoken.
-                    if let Some(peer) = self.peer {
-                        self.socket.send_to(&packet, peer)?;
-                        self.stats.sent += 1;
-                    }
-                }
-                Output::Event(Event::Secure(info)) => secure = Some(info),
-                Output::Event(Event::Failed(e)) => return Err(e.into()),
-                Output::Event(_) => {}
-                Output::Timeout(deadline) => {
-                    self.deadline = deadline;
-                    return Ok(secure);
-                }
-            }
+        let mut failed = None;
+        let socket = &self.socket;
+        self.link.flush(
+            |packet, peer| socket.send_to(packet, peer).map(drop),
+            |event| match event {
+                Event::Secure(info) => secure = Some(info),
+                Event::Failed(e) => failed = Some(e),
+                _ => {}
+            },
+        )?;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(secure),
         }
     }
 
@@ -140,7 +237,9 @@ impl ZrtpOverUdp {
             .max(Duration::from_millis(1));
         self.socket.set_read_timeout(Some(wait))?;
         match self.socket.recv_from(&mut buf) {
-            Ok((n, from)) => self.on_datagram(from, &buf[..n]),
+            Ok((n, from)) => {
+                self.link.handle_datagram(from, &buf[..n], Instant::now());
+            }
             Err(e)
                 if matches!(
                     e.kind(),
@@ -150,28 +249,7 @@ impl ZrtpOverUdp {
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
             Err(e) => return Err(e.into()),
         }
-        // A listener's clock starts with its peer: until then its Hello timer must not run out.
-        if self.peer.is_some() && self.deadline.is_some_and(|d| d <= Instant::now()) {
-            // Timeouts are always accepted; failures come out of poll_output as events.
-            let _ = self.session.handle_input(Input::Timeout(Instant::now()));
-        }
+        self.link.handle_timeout(Instant::now());
         Ok(())
-    }
-
-    fn on_datagram(&mut self, from: SocketAddr, datagram: &[u8]) {
-        if !wire::is_zrtp(datagram) || self.peer.is_some_and(|p| p != from) {
-            self.stats.dropped += 1;
-            return;
-        }
-        match self.session.handle_input(Input::Receive {
-            now: Instant::now(),
-            packet: datagram,
-        }) {
-            Ok(()) => {
-                self.stats.accepted += 1;
-                self.peer.get_or_insert(from);
-            }
-            Err(_) => self.stats.dropped += 1,
-        }
     }
 }

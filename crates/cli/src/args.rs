@@ -1,0 +1,314 @@
+//! Command-line syntax: clap definitions and the parsers behind each value, so that a bad value
+//! is refused by clap with a message that says what to write instead.
+
+use std::net::{SocketAddr, ToSocketAddrs as _};
+use std::path::PathBuf;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use sotto_media::{AudioInput, AudioOutput};
+use sotto_zrtp::{KeyAgreement, SasType};
+
+/// Port `sotto listen` waits on unless told otherwise.
+pub const DEFAULT_LISTEN_PORT: u16 = 5004;
+
+/// sotto: secure voice calls over one UDP port, keyed by ZRTP.
+#[derive(Debug, Parser)]
+#[command(name = "sotto", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Wait for one call on a UDP port and answer the first peer that speaks ZRTP.
+    Listen {
+        /// Local UDP port (0 picks a free one).
+        #[arg(long, default_value_t = DEFAULT_LISTEN_PORT)]
+        port: u16,
+        #[command(flatten)]
+        call: CallArgs,
+    },
+    /// Call a peer that runs `sotto listen`.
+    Call {
+        /// The peer's address, e.g. 192.0.2.7:5004 or example.org:5004.
+        #[arg(value_name = "HOST:PORT", value_parser = parse_peer)]
+        peer: SocketAddr,
+        /// Local UDP port (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        #[command(flatten)]
+        call: CallArgs,
+    },
+    /// List the audio devices.
+    Devices,
+    /// A whole call between two endpoints in this process over loopback UDP.
+    Demo(DemoArgs),
+    /// A UDP relay that delays, jitters and drops datagrams in both directions.
+    Relay(RelayArgs),
+}
+
+/// Options shared by `listen` and `call`.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// Microphone: default (the default device), none (silence), tone, or a WAV file.
+    #[arg(long, value_name = "default|none|tone|FILE.wav", default_value = "default", value_parser = parse_audio_in)]
+    pub audio_in: AudioInput,
+    /// Speaker: default (the default device), none, or a WAV file to write.
+    #[arg(long, value_name = "default|none|FILE.wav", default_value = "default", value_parser = parse_audio_out)]
+    pub audio_out: AudioOutput,
+    /// Hang up this many seconds after the call is secure.
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// ZRTP cache of retained secrets [default: sotto/zid.sqlite in your data directory].
+    #[arg(long, value_name = "PATH")]
+    pub cache: Option<PathBuf>,
+    /// Key agreements to offer, most preferred first (DH3k is always offered too).
+    #[arg(long, value_name = "LIST", value_parser = parse_key_agreements)]
+    pub key_agreement: Option<KeyAgreements>,
+    /// How the Short Authentication String is shown.
+    #[arg(long, value_name = "B32|B256", value_parser = parse_sas_type)]
+    pub sas_type: Option<SasType>,
+    /// Audio packet length in milliseconds.
+    #[arg(long, value_name = "10|20", default_value = "20", value_parser = parse_ptime)]
+    pub ptime: u32,
+    /// Mark the SAS verified without asking (only after reading it to each other).
+    #[arg(long)]
+    pub verify: bool,
+    /// One JSON object per event on stdout, nothing else.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `sotto demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seconds of audio once the call is secure.
+    #[arg(long, value_name = "SECONDS", default_value = "4", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// What the first endpoint sends [default: fixtures/speech.wav if present, else tone].
+    #[arg(long, value_name = "tone|FILE.wav", value_parser = parse_audio_in)]
+    pub audio_in: Option<AudioInput>,
+    /// Where the second endpoint writes what it hears.
+    #[arg(long, value_name = "none|FILE.wav", default_value = "none", value_parser = parse_audio_out)]
+    pub audio_out: AudioOutput,
+    /// Audio packet length in milliseconds.
+    #[arg(long, value_name = "10|20", default_value = "20", value_parser = parse_ptime)]
+    pub ptime: u32,
+}
+
+/// Options of `sotto relay`.
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// Where clients send: a port (on all IPv4 interfaces) or ADDR:PORT. 0 picks a free port.
+    #[arg(long, value_name = "PORT|ADDR:PORT", value_parser = parse_listen)]
+    pub listen: SocketAddr,
+    /// Where to forward to.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_peer)]
+    pub to: SocketAddr,
+    /// Fixed one-way delay added to every datagram.
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = parse_latency_ms)]
+    pub delay_ms: u64,
+    /// Extra delay drawn uniformly from 0..=MS per datagram (reorders datagrams).
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = parse_latency_ms)]
+    pub jitter_ms: u64,
+    /// Percentage of datagrams dropped, 0 to 100.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_percent)]
+    pub loss_pct: f64,
+    /// Seed of the impairment draws: the same seed and traffic give the same drops.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// A list of key agreements in order of preference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyAgreements(pub Vec<KeyAgreement>);
+
+const KEY_AGREEMENT_HINT: &str = "use a comma list of X255, DH3k, DH2k, EC25";
+
+fn parse_key_agreements(s: &str) -> Result<KeyAgreements, String> {
+    let mut list = Vec::new();
+    for name in s.split(',') {
+        let name = name.trim();
+        let ka = KeyAgreement::from_str(name)
+            .ok()
+            // Multistream keys a second stream from a session; it is no choice for a call.
+            .filter(|ka| *ka != KeyAgreement::Mult)
+            .ok_or_else(|| format!("unknown key agreement '{name}'; {KEY_AGREEMENT_HINT}"))?;
+        if !list.contains(&ka) {
+            list.push(ka);
+        }
+    }
+    Ok(KeyAgreements(list))
+}
+
+fn parse_sas_type(s: &str) -> Result<SasType, String> {
+    SasType::from_str(s).map_err(|_| format!("unknown SAS type '{s}'; use B32 or B256"))
+}
+
+fn parse_ptime(s: &str) -> Result<u32, String> {
+    match s.trim() {
+        "10" => Ok(10),
+        "20" => Ok(20),
+        _ => Err(format!("ptime {s} ms is not supported; use 10 or 20")),
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds; write e.g. 30 or 2.5"))?;
+    // One day bounds it well inside Duration and catches typos.
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!(
+            "duration {s} s is out of range; use more than 0 and at most 86400"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let pct: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a percentage; write e.g. 5 or 0.5"))?;
+    if !(0.0..=100.0).contains(&pct) {
+        return Err(format!("loss {s}% is out of range; use 0 to 100"));
+    }
+    Ok(pct)
+}
+
+fn parse_latency_ms(s: &str) -> Result<u64, String> {
+    let ms: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number of milliseconds"))?;
+    // An hour keeps delay + jitter within what the simulator schedules.
+    if ms > 1_800_000 {
+        return Err(format!("{s} ms is too long; use at most 1800000"));
+    }
+    Ok(ms)
+}
+
+/// Resolves `HOST:PORT` to one socket address, preferring IPv4 as `sotto listen` binds IPv4.
+fn parse_peer(s: &str) -> Result<SocketAddr, String> {
+    let hint = "write HOST:PORT, e.g. 192.0.2.7:5004, [2001:db8::7]:5004 or example.org:5004";
+    let addrs: Vec<SocketAddr> = s
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve '{s}' ({e}); {hint}"))?
+        .collect();
+    let addr = addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| format!("'{s}' resolves to no address; {hint}"))?;
+    if addr.port() == 0 {
+        return Err(format!("port 0 in '{s}' cannot be called; {hint}"));
+    }
+    // Replies would come from the real address and not match this one.
+    if addr.ip().is_unspecified() {
+        return Err(format!(
+            "'{s}' is no address to send to; use 127.0.0.1 (or ::1) for this machine, or {hint}"
+        ));
+    }
+    Ok(addr)
+}
+
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = s.trim().parse::<u16>() {
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    s.trim().parse().map_err(|_| {
+        format!("'{s}' is neither a port nor ADDR:PORT; write e.g. 7000 or 127.0.0.1:7000")
+    })
+}
+
+fn parse_audio_in(s: &str) -> Result<AudioInput, String> {
+    let input = AudioInput::from_str(s).map_err(|e| e.to_string())?;
+    if let AudioInput::File(path) = &input {
+        // Checked here so the message names the flag; the engine reports bad contents.
+        std::fs::File::open(path).map_err(|e| {
+            format!(
+                "cannot read {} ({e}); give a readable WAV file, tone, none or default",
+                path.display()
+            )
+        })?;
+    }
+    Ok(input)
+}
+
+fn parse_audio_out(s: &str) -> Result<AudioOutput, String> {
+    AudioOutput::from_str(s).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn key_agreement_lists_parse_case_insensitively_without_duplicates() {
+        assert_eq!(
+            parse_key_agreements("x255,DH3k, ec25,X255"),
+            Ok(KeyAgreements(vec![
+                KeyAgreement::X255,
+                KeyAgreement::Dh3k,
+                KeyAgreement::Ec25
+            ]))
+        );
+        let err = parse_key_agreements("X255,X448").expect_err("X448 is unknown");
+        assert!(
+            err.contains("'X448'") && err.contains(KEY_AGREEMENT_HINT),
+            "{err}"
+        );
+        assert!(parse_key_agreements("Mult").is_err());
+        assert!(parse_key_agreements("").is_err());
+    }
+
+    #[test]
+    fn sas_type_ptime_duration_and_percent_are_checked() {
+        assert_eq!(parse_sas_type("b256"), Ok(SasType::B256));
+        assert!(parse_sas_type("B64").is_err());
+        assert_eq!(parse_ptime("10"), Ok(10));
+        assert!(parse_ptime("30").is_err());
+        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        for bad in ["0", "-1", "NaN", "inf", "x"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_percent("100"), Ok(100.0));
+        assert!(parse_percent("100.5").is_err());
+    }
+
+    #[test]
+    fn addresses_parse_or_explain() {
+        assert_eq!(
+            parse_peer("127.0.0.1:5004"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 5004)))
+        );
+        assert!(parse_peer("127.0.0.1")
+            .expect_err("no port")
+            .contains("HOST:PORT"));
+        assert!(parse_peer("127.0.0.1:0").is_err());
+        assert!(parse_peer("0.0.0.0:5004").is_err());
+        assert_eq!(
+            parse_listen("7000"),
+            Ok(SocketAddr::from(([0, 0, 0, 0], 7000)))
+        );
+        assert_eq!(
+            parse_listen("127.0.0.1:0"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 0)))
+        );
+        assert!(parse_listen("seven").is_err());
+    }
+}

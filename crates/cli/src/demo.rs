@@ -1,0 +1,235 @@
+//! `sotto demo`: two endpoints in this process, "alice" listening and "bob" calling her over
+//! loopback UDP, each with a fresh ZID cache; prints both SAS values, the negotiated algorithms
+//! and the final statistics of both ends.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
+use sotto::{Call, CallConfig, CallEvent, CallStats};
+use sotto_media::{AudioInput, AudioOutput};
+use sotto_zrtp::{Algorithms, Role};
+
+use crate::args::DemoArgs;
+use crate::interrupt;
+use crate::render::{ended_well, secure_line};
+
+/// Wait per endpoint per round; two endpoints share the loop.
+const POLL: Duration = Duration::from_millis(20);
+
+/// What one endpoint reported.
+#[derive(Debug, Default)]
+struct Side {
+    sas: Option<String>,
+    secure: Option<(Role, Algorithms, SocketAddr)>,
+    stats: Option<CallStats>,
+    ended: bool,
+}
+
+impl Side {
+    fn take(&mut self, event: CallEvent) {
+        match event {
+            CallEvent::Sas { sas, .. } => self.sas = Some(sas),
+            CallEvent::Secure {
+                role,
+                algorithms,
+                peer,
+            } => self.secure = Some((role, algorithms, peer)),
+            CallEvent::Stats(stats) => self.stats = Some(stats),
+            CallEvent::Ended(_) => self.ended = true,
+            _ => {}
+        }
+    }
+}
+
+/// Runs the demo call.
+pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let input = match &args.audio_in {
+        Some(input) => input.clone(),
+        None => speech_fixture().map_or(AudioInput::Tone, AudioInput::File),
+    };
+    let dir = std::env::temp_dir().join(format!("sotto-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| {
+        format!(
+            "cannot create {}; set TMPDIR to a writable directory",
+            dir.display()
+        )
+    })?;
+    let outcome = run_in(args, input, &dir);
+    // The caches only held this demo's throwaway identities.
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
+}
+
+fn run_in(args: &DemoArgs, input: AudioInput, dir: &Path) -> anyhow::Result<ExitCode> {
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut alice_config = CallConfig::new(loopback, None, dir.join("alice.sqlite"));
+    alice_config.audio_in = input.clone();
+    alice_config.audio_out = AudioOutput::None;
+    alice_config.ptime_ms = args.ptime;
+    alice_config.duration = Some(args.duration);
+    let alice = Call::start(alice_config).map_err(|e| anyhow!("{e}"))?;
+
+    let mut bob_config =
+        CallConfig::new(loopback, Some(alice.local_addr()), dir.join("bob.sqlite"));
+    bob_config.audio_in = AudioInput::Tone;
+    bob_config.audio_out = args.audio_out.clone();
+    bob_config.ptime_ms = args.ptime;
+    bob_config.duration = Some(args.duration);
+    let bob = Call::start(bob_config).map_err(|e| anyhow!("{e}"))?;
+
+    println!(
+        "sotto demo: alice listens on {}, bob calls her from {}",
+        alice.local_addr(),
+        bob.local_addr()
+    );
+    println!(
+        "alice sends {}, bob sends a tone; {:.1} s of audio once the call is secure",
+        describe(&input),
+        args.duration.as_secs_f64()
+    );
+    if let AudioOutput::File(path) = &args.audio_out {
+        println!("bob writes what he hears to {}", path.display());
+    }
+
+    let (mut a, mut b) = (Side::default(), Side::default());
+    let (mut sas_shown, mut secure_shown, mut hung_up) = (false, false, false);
+    while !(a.ended && b.ended) {
+        if interrupt::requested() && !hung_up {
+            alice.hang_up();
+            bob.hang_up();
+            hung_up = true;
+        }
+        if !a.ended {
+            if let Some(event) = alice.next_event(POLL) {
+                a.take(event);
+            }
+        }
+        if !b.ended {
+            if let Some(event) = bob.next_event(POLL) {
+                b.take(event);
+            }
+        }
+        if let (false, Some(sa), Some(sb)) = (sas_shown, &a.sas, &b.sas) {
+            println!("{}", sas_line(sa, sb));
+            sas_shown = true;
+        }
+        if let (false, Some(sa), Some(sb)) = (secure_shown, &a.secure, &b.secure) {
+            println!("alice: {}", secure_line(sa.0, &sa.1, sa.2));
+            println!("bob:   {}", secure_line(sb.0, &sb.1, sb.2));
+            println!("streaming...");
+            secure_shown = true;
+        }
+    }
+    let (alice_end, bob_end) = (alice.wait(), bob.wait());
+
+    println!();
+    print!("{}", stats_table(a.stats.as_ref(), b.stats.as_ref()));
+    println!("alice: call ended: {alice_end}");
+    println!("bob:   call ended: {bob_end}");
+    let sas_match = matches!((&a.sas, &b.sas), (Some(x), Some(y)) if x == y);
+    if !sas_match {
+        eprintln!("error: the two ends do not show the same SAS");
+    }
+    Ok(
+        if sas_match && ended_well(&alice_end) && ended_well(&bob_end) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
+}
+
+/// fixtures/speech.wav from the working directory or from the source tree this was built in.
+fn speech_fixture() -> Option<PathBuf> {
+    let source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/speech.wav");
+    [PathBuf::from("fixtures/speech.wav"), source_tree]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+fn describe(input: &AudioInput) -> String {
+    match input {
+        AudioInput::File(path) => path.display().to_string(),
+        AudioInput::Tone => "a tone".to_owned(),
+        AudioInput::None => "silence".to_owned(),
+        _ => "the default microphone".to_owned(),
+    }
+}
+
+/// Both SAS values side by side, and whether they match.
+fn sas_line(alice: &str, bob: &str) -> String {
+    let verdict = if alice == bob {
+        "they match"
+    } else {
+        "THEY DIFFER"
+    };
+    format!("SAS   alice: \"{alice}\"   bob: \"{bob}\"   ({verdict})")
+}
+
+/// The final statistics of both ends as a table.
+fn stats_table(alice: Option<&CallStats>, bob: Option<&CallStats>) -> String {
+    type Field = fn(&CallStats) -> String;
+    let rows: [(&str, Field); 11] = [
+        ("seconds", |s| format!("{:.1}", s.elapsed.as_secs_f64())),
+        ("packets sent", |s| s.packets_sent.to_string()),
+        ("packets received", |s| s.packets_received.to_string()),
+        ("tx kbit/s", |s| format!("{:.1}", s.tx_bitrate_bps / 1000.0)),
+        ("rx kbit/s", |s| format!("{:.1}", s.rx_bitrate_bps / 1000.0)),
+        ("loss %", |s| format!("{:.1}", s.loss_percent)),
+        ("jitter ms", |s| format!("{:.2}", s.jitter_ms)),
+        ("jitter buffer ms", |s| format!("{:.0}", s.jitter_buffer_ms)),
+        ("rtt ms", |s| {
+            s.rtt_ms
+                .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"))
+        }),
+        ("concealed %", |s| format!("{:.1}", s.concealed_percent)),
+        ("srtp rejected", |s| s.srtp_rejected.to_string()),
+    ];
+    let cell = |s: Option<&CallStats>, f: Field| s.map_or_else(|| "-".to_owned(), f);
+    let mut out = format!("{:<18}{:>12}{:>12}\n", "final stats", "alice", "bob");
+    for (name, f) in rows {
+        out.push_str(&format!(
+            "{name:<18}{:>12}{:>12}\n",
+            cell(alice, f),
+            cell(bob, f)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sotto::EndReason;
+
+    #[test]
+    fn sas_line_shows_both_and_the_verdict() {
+        assert_eq!(
+            sas_line("4x8k", "4x8k"),
+            "SAS   alice: \"4x8k\"   bob: \"4x8k\"   (they match)"
+        );
+        assert!(sas_line("4x8k", "4x8a").contains("THEY DIFFER"));
+    }
+
+    #[test]
+    fn stats_table_has_a_dash_for_a_missing_side() {
+        let table = stats_table(None, None);
+        assert!(table.starts_with("final stats"));
+        assert!(table
+            .lines()
+            .any(|l| l.starts_with("rtt ms") && l.ends_with('-')));
+        assert_eq!(table.lines().count(), 12);
+    }
+
+    #[test]
+    fn only_failures_are_not_success() {
+        assert!(ended_well(&EndReason::DurationReached));
+        assert!(ended_well(&EndReason::HungUp));
+        assert!(ended_well(&EndReason::PeerGone));
+        assert!(!ended_well(&EndReason::HandshakeFailed("no answer".into())));
+        assert!(!ended_well(&EndReason::Failed("socket".into())));
+    }
+}

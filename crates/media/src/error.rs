@@ -1,0 +1,77 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `sotto-media`.
+///
+/// Grouped as: files (I/O and format), devices, codec, and API misuse by the caller.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be opened, read or written.
+    #[error("cannot access {path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not a WAV file sotto can read or write.
+    #[error("{path} is not a usable WAV file: {reason}; use a PCM or float WAV (for example `sox input -b 16 output.wav`)")]
+    Wav {
+        /// The file concerned.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The audio device layer reported an error.
+    #[error("audio device error: {0}")]
+    Device(String),
+    /// No device has the requested name.
+    #[error("no audio device named {0:?}; run `sotto devices` to list them")]
+    NoSuchDevice(String),
+    /// The system has no default device in this direction.
+    #[error("no default audio {0} device; pick a file instead (`none`, `tone` or `FILE.wav`)")]
+    NoDefaultDevice(&'static str),
+    /// The device only offers a sample format that sotto does not convert.
+    #[error("audio device uses unsupported sample format {0}; choose another device")]
+    UnsupportedDeviceFormat(String),
+    /// libopus rejected a call.
+    #[error("opus {context} failed: {source}")]
+    Opus {
+        /// The operation that failed.
+        context: &'static str,
+        /// The libopus error.
+        #[source]
+        source: opus::Error,
+    },
+    /// An Opus packet time other than 10 or 20 ms was requested.
+    #[error("unsupported ptime {0} ms: use 10 or 20")]
+    InvalidPtime(u32),
+    /// A sample rate of zero or beyond what sotto resamples was given.
+    #[error("unsupported sample rate {0} Hz: use 8000 to 384000 Hz")]
+    InvalidSampleRate(u32),
+    /// A caller's buffer has the wrong length.
+    #[error("buffer of {got} samples given where {expected} are needed")]
+    BufferSize {
+        /// The length required.
+        expected: usize,
+        /// The length given.
+        got: usize,
+    },
+    /// An audio input or output specification could not be parsed.
+    #[error("invalid audio {kind} {spec:?}: use {expected}")]
+    InvalidSpec {
+        /// `input` or `output`.
+        kind: &'static str,
+        /// What was given.
+        spec: String,
+        /// What is accepted.
+        expected: &'static str,
+    },
+}
+
+impl Error {
+    pub(crate) fn opus(context: &'static str, source: opus::Error) -> Self {
+        Self::Opus { context, source }
+    }
+}

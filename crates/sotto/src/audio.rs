@@ -1,0 +1,454 @@
+//! The sender and playout threads, and the audio inputs and outputs they open.
+//!
+//! Each thread opens its own input or output (a device stream may have to stay on the thread
+//! that opened it) and reports the result before [`Call::start`](crate::Call::start) returns,
+//! so a missing file or device is a clear error at once. Then it waits for the network thread
+//! to say the call is secure; media never flows before.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use sotto_media::{
+    AudioInput, AudioOutput, AudioSink, AudioSource, CaptureStream, NullSink, OpusDecoder,
+    OpusEncoder, PlaybackStream, SilenceSource, ToneSource, WavSink, WavSource, SAMPLE_RATE_HZ,
+};
+use sotto_rt::{AudioConsumer, AudioProducer, JitterOutput, Playout};
+use sotto_rtp::srtp::SrtpSender;
+use sotto_rtp::OpusPacketizer;
+
+use crate::call::{Command, Shared, Waker};
+use crate::CallError;
+
+/// Frequency of the tone [`AudioInput::Tone`] sends.
+pub const TONE_FREQ_HZ: f32 = 440.0;
+/// Its amplitude, as a fraction of full scale.
+pub const TONE_AMPLITUDE: f32 = 0.3;
+
+/// Room between a device callback and the codec side: half a second absorbs scheduling hiccups.
+const DEVICE_RING_SAMPLES: usize = SAMPLE_RATE_HZ as usize / 2;
+/// The longest frame an Opus decoder may return (120 ms at 48 kHz).
+const MAX_DECODED_SAMPLES: usize = 5760;
+/// Frames a paced thread may fall behind (the machine was suspended, say) before it gives up
+/// catching up and restarts its clock, rather than sending a burst.
+const MAX_LAG_FRAMES: u32 = 5;
+/// Largest datagram we build: an Ethernet MTU.
+const MAX_PACKET_LEN: usize = 1500;
+
+/// Samples in a frame of `ptime_ms` at 48 kHz.
+pub(crate) fn frame_samples(ptime_ms: u32) -> u32 {
+    SAMPLE_RATE_HZ / 1000 * ptime_ms
+}
+
+/// A media thread waiting for its start signal `G`; it returns an error message if it failed.
+#[derive(Debug)]
+pub(crate) struct MediaThread<G> {
+    go: SyncSender<G>,
+    handle: JoinHandle<Result<(), String>>,
+}
+
+impl<G> MediaThread<G> {
+    /// Lets the thread start its media. A thread that already died reports why in `join`.
+    pub(crate) fn start(&self, go: G) {
+        let _ = self.go.send(go);
+    }
+
+    /// Stops a thread (the caller has set the stop flag, or never started it) and waits for it.
+    pub(crate) fn join(self) -> Result<(), String> {
+        drop(self.go);
+        self.handle
+            .join()
+            .unwrap_or_else(|_| Err("an audio thread stopped unexpectedly".to_owned()))
+    }
+}
+
+/// Spawns a thread named `name` that runs `open`, reports its result, then waits for `G` and
+/// runs `run`. Returns once `open` has finished.
+fn spawn_media<G: Send + 'static, T: 'static>(
+    name: &str,
+    open: impl FnOnce() -> Result<T, CallError> + Send + 'static,
+    run: impl FnOnce(T, Receiver<G>) -> Result<(), String> + Send + 'static,
+) -> Result<MediaThread<G>, CallError> {
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), CallError>>();
+    let (go, go_rx) = mpsc::sync_channel(1);
+    let handle = thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || match open() {
+            Ok(opened) => {
+                let _ = ready_tx.send(Ok(()));
+                run(opened, go_rx)
+            }
+            Err(e) => {
+                let _ = ready_tx.send(Err(e));
+                Ok(())
+            }
+        })?;
+    let thread = MediaThread { go, handle };
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok(thread),
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            Err(e)
+        }
+        Err(_) => Err(CallError::Io(std::io::Error::other(
+            thread
+                .join()
+                .err()
+                .unwrap_or_else(|| "an audio thread stopped unexpectedly".to_owned()),
+        ))),
+    }
+}
+
+/// What the sender thread needs once the call is secure.
+#[derive(Debug)]
+pub(crate) struct SenderGo {
+    pub(crate) peer: SocketAddr,
+    pub(crate) srtp: SrtpSender,
+    pub(crate) packetizer: OpusPacketizer,
+}
+
+/// What the sender thread is made of.
+#[derive(Debug)]
+pub(crate) struct SenderSetup {
+    pub(crate) input: AudioInput,
+    pub(crate) ptime_ms: u32,
+    pub(crate) bitrate_bps: i32,
+    pub(crate) socket: UdpSocket,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) commands: Sender<Command>,
+    pub(crate) waker: Waker,
+}
+
+/// The audio input: a source, and the device stream feeding it if it is a device.
+struct Input {
+    source: Box<dyn AudioSource>,
+    _capture: Option<CaptureStream>,
+    /// Set when media starts: until then the capture callback discards what it hears, so the
+    /// ring does not start the call full of stale audio (half a second of added delay).
+    live: Arc<AtomicBool>,
+}
+
+fn open_input(input: &AudioInput) -> Result<Input, CallError> {
+    let live = Arc::new(AtomicBool::new(false));
+    let source: Box<dyn AudioSource> = match input {
+        AudioInput::Default => {
+            let (mut producer, consumer) = sotto_rt::audio_ring(DEVICE_RING_SAMPLES);
+            let capturing = Arc::clone(&live);
+            let capture = CaptureStream::open(None, move |samples: &[i16]| {
+                if capturing.load(Ordering::Acquire) {
+                    // A full ring drops samples; the ring counts them.
+                    producer.push_rt(samples);
+                }
+            })
+            .map_err(CallError::AudioInput)?;
+            return Ok(Input {
+                source: Box::new(RingSource(consumer)),
+                _capture: Some(capture),
+                live,
+            });
+        }
+        AudioInput::None => Box::new(SilenceSource),
+        AudioInput::Tone => Box::new(ToneSource::new(TONE_FREQ_HZ, TONE_AMPLITUDE)),
+        AudioInput::File(path) => Box::new(WavSource::open(path).map_err(CallError::AudioInput)?),
+    };
+    Ok(Input {
+        source,
+        _capture: None,
+        live,
+    })
+}
+
+/// Capture samples the device callback left in the ring; silence where it fell short.
+struct RingSource(AudioConsumer);
+
+impl AudioSource for RingSource {
+    fn read(&mut self, out: &mut [i16]) -> Result<usize, sotto_media::Error> {
+        self.0.pop_or_silence_rt(out);
+        Ok(out.len())
+    }
+}
+
+/// Starts the sender thread; returns once its input and encoder are open.
+pub(crate) fn spawn_sender(setup: SenderSetup) -> Result<MediaThread<SenderGo>, CallError> {
+    let SenderSetup {
+        input,
+        ptime_ms,
+        bitrate_bps,
+        socket,
+        shared,
+        commands,
+        waker,
+    } = setup;
+    spawn_media(
+        "sotto-send",
+        move || {
+            let input = open_input(&input)?;
+            let encoder = OpusEncoder::new(ptime_ms, bitrate_bps).map_err(CallError::Codec)?;
+            Ok((input, encoder))
+        },
+        move |(input, encoder), go: Receiver<SenderGo>| {
+            let Ok(go) = go.recv() else {
+                return Ok(());
+            };
+            input.live.store(true, Ordering::Release);
+            let sender = FrameSender {
+                source: input.source,
+                encoder,
+                ptime: Duration::from_millis(u64::from(ptime_ms)),
+                frame_samples: frame_samples(ptime_ms),
+                socket,
+                shared,
+            };
+            let result = sender.run(go);
+            if let Err(message) = &result {
+                let _ = commands.send(Command::Failed(message.clone()));
+                waker.wake();
+            }
+            result
+        },
+    )
+}
+
+/// The sending side of a secure call.
+struct FrameSender {
+    source: Box<dyn AudioSource>,
+    encoder: OpusEncoder,
+    ptime: Duration,
+    frame_samples: u32,
+    socket: UdpSocket,
+    shared: Arc<Shared>,
+}
+
+impl FrameSender {
+    /// One frame every ptime until the call stops, on a clock that does not drift: each
+    /// deadline is the previous one plus ptime, not "now plus ptime".
+    fn run(mut self, go: SenderGo) -> Result<(), String> {
+        let SenderGo {
+            peer,
+            mut srtp,
+            mut packetizer,
+        } = go;
+        let frame = self.frame_samples as usize;
+        let mut pcm = vec![0i16; frame];
+        let mut opus = [0u8; MAX_PACKET_LEN];
+        let mut packet = [0u8; MAX_PACKET_LEN];
+        let mut next = Instant::now();
+        while !self.shared.stopped() {
+            let n = self
+                .source
+                .read(&mut pcm)
+                .map_err(|e| format!("reading the audio input: {e}"))?;
+            // A file that ended goes on as silence.
+            pcm[n..].fill(0);
+            let len = self
+                .encoder
+                .encode(&pcm, &mut opus)
+                .map_err(|e| format!("opus encoder: {e}"))?;
+            if len == 0 {
+                packetizer.skip_silence(self.frame_samples);
+            } else {
+                let timestamp = packetizer.timestamp();
+                let rtp_len = packetizer
+                    .packetize(&opus[..len], self.frame_samples, &mut packet)
+                    .map_err(|e| format!("rtp packetizer: {e}"))?;
+                let srtp_len = srtp
+                    .protect_rtp(&mut packet, rtp_len)
+                    .map_err(|e| format!("srtp: {e}"))?;
+                // A failed send (no route for a moment, an ICMP error) loses one packet; a
+                // peer that is really gone ends the call through the peer timeout.
+                if self.socket.send_to(&packet[..srtp_len], peer).is_ok() {
+                    let now = Instant::now();
+                    self.shared
+                        .sender_stats()
+                        .on_packet_sent(timestamp, len, now);
+                    self.shared.packets_sent.fetch_add(1, Ordering::Relaxed);
+                    self.shared
+                        .bytes_sent
+                        .fetch_add(srtp_len as u64, Ordering::Relaxed);
+                }
+            }
+            next = pace(next, self.ptime);
+        }
+        Ok(())
+    }
+}
+
+/// Sleeps until `next + ptime` and returns that deadline, or restarts the clock from now if
+/// the thread fell more than [`MAX_LAG_FRAMES`] behind.
+fn pace(next: Instant, ptime: Duration) -> Instant {
+    let next = next + ptime;
+    let now = Instant::now();
+    if now > next + ptime * MAX_LAG_FRAMES {
+        return now;
+    }
+    if next > now {
+        thread::sleep(next - now);
+    }
+    next
+}
+
+/// What the playout thread is made of.
+#[derive(Debug)]
+pub(crate) struct PlayoutSetup {
+    pub(crate) output: AudioOutput,
+    pub(crate) ptime_ms: u32,
+    pub(crate) jitter: JitterOutput,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) commands: Sender<Command>,
+    pub(crate) waker: Waker,
+}
+
+/// The audio output: a sink, and the device stream it feeds if it is a device.
+struct Output {
+    sink: Box<dyn AudioSink>,
+    _playback: Option<PlaybackStream>,
+}
+
+fn open_output(output: &AudioOutput) -> Result<Output, CallError> {
+    let sink: Box<dyn AudioSink> = match output {
+        AudioOutput::Default => {
+            let (producer, mut consumer) = sotto_rt::audio_ring(DEVICE_RING_SAMPLES);
+            let playback = PlaybackStream::open(None, move |out: &mut [i16]| {
+                // An empty ring plays silence; the ring counts the underrun.
+                consumer.pop_or_silence_rt(out);
+            })
+            .map_err(CallError::AudioOutput)?;
+            return Ok(Output {
+                sink: Box::new(RingSink(producer)),
+                _playback: Some(playback),
+            });
+        }
+        AudioOutput::None => Box::new(NullSink),
+        AudioOutput::File(path) => Box::new(WavSink::create(path).map_err(CallError::AudioOutput)?),
+    };
+    Ok(Output {
+        sink,
+        _playback: None,
+    })
+}
+
+/// Decoded audio for the device callback to pull.
+struct RingSink(AudioProducer);
+
+impl AudioSink for RingSink {
+    fn write(&mut self, samples: &[i16]) -> Result<(), sotto_media::Error> {
+        // A full ring drops samples (the device stalled); the ring counts them.
+        self.0.push_rt(samples);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), sotto_media::Error> {
+        Ok(())
+    }
+}
+
+/// Starts the playout thread; returns once its output and decoder are open.
+pub(crate) fn spawn_playout(setup: PlayoutSetup) -> Result<MediaThread<()>, CallError> {
+    let PlayoutSetup {
+        output,
+        ptime_ms,
+        jitter,
+        shared,
+        commands,
+        waker,
+    } = setup;
+    spawn_media(
+        "sotto-playout",
+        move || {
+            let output = open_output(&output)?;
+            let decoder = OpusDecoder::new().map_err(CallError::Codec)?;
+            Ok((output, decoder))
+        },
+        move |(mut output, decoder), go: Receiver<()>| {
+            let played = match go.recv() {
+                Ok(()) => FramePlayer {
+                    decoder,
+                    jitter,
+                    ptime: Duration::from_millis(u64::from(ptime_ms)),
+                    frame_samples: frame_samples(ptime_ms) as usize,
+                    shared,
+                }
+                .run(output.sink.as_mut()),
+                // Ended before secure: nothing to play, but a file still gets its header.
+                Err(_) => Ok(()),
+            };
+            let finished = output
+                .sink
+                .finish()
+                .map_err(|e| format!("finishing the audio output: {e}"));
+            let result = played.and(finished);
+            if let Err(message) = &result {
+                let _ = commands.send(Command::Failed(message.clone()));
+                waker.wake();
+            }
+            result
+        },
+    )
+}
+
+/// The playing side of a secure call.
+struct FramePlayer {
+    decoder: OpusDecoder,
+    jitter: JitterOutput,
+    ptime: Duration,
+    frame_samples: usize,
+    shared: Arc<Shared>,
+}
+
+impl FramePlayer {
+    /// One frame to the sink every ptime until the call stops.
+    fn run(mut self, sink: &mut dyn AudioSink) -> Result<(), String> {
+        let mut pcm = vec![0i16; MAX_DECODED_SAMPLES];
+        let mut next = Instant::now();
+        while !self.shared.stopped() {
+            let n = self.next_frame(&mut pcm);
+            sink.write(&pcm[..n])
+                .map_err(|e| format!("writing the audio output: {e}"))?;
+            let delay = self.jitter.stats().playout_delay_ms;
+            self.shared
+                .jitter_buffer_ms
+                .store(u64::from(delay), Ordering::Relaxed);
+            next = pace(next, self.ptime);
+        }
+        Ok(())
+    }
+
+    /// Decodes, recovers or conceals the next frame into `pcm`; returns its length.
+    fn next_frame(&mut self, pcm: &mut [i16]) -> usize {
+        let frame = self.frame_samples;
+        let shared = &self.shared;
+        let decoder = &mut self.decoder;
+        let decoded = match self.jitter.pop_rt(Instant::now()) {
+            Playout::Frame(packet) => {
+                shared.frames_played.fetch_add(1, Ordering::Relaxed);
+                decoder.decode(packet, pcm)
+            }
+            Playout::Lost { next } => {
+                shared.frames_played.fetch_add(1, Ordering::Relaxed);
+                shared.frames_concealed.fetch_add(1, Ordering::Relaxed);
+                match next {
+                    Some(next) => decoder.decode_fec(next, &mut pcm[..frame]),
+                    None => decoder.conceal(&mut pcm[..frame]),
+                }
+            }
+            Playout::Empty => {
+                pcm[..frame].fill(0);
+                Ok(frame)
+            }
+        };
+        match decoded {
+            Ok(n) => n.min(pcm.len()),
+            // An undecodable packet from an authenticated peer: play the concealment instead.
+            Err(_) => {
+                shared.frames_concealed.fetch_add(1, Ordering::Relaxed);
+                self.decoder.conceal(&mut pcm[..frame]).unwrap_or_else(|_| {
+                    pcm[..frame].fill(0);
+                    frame
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! [`Call`]: one secure audio call on one UDP socket, run by three threads.
+//!
+//! - The network thread owns the receiving side of the socket and the ZRTP session. Its read
+//!   timeout is the next deadline (a ZRTP timer, RTCP, statistics, a timeout). Once ZRTP is
+//!   secure it keys SRTP, unprotects the peer's packets into the jitter buffer, sends RTCP and
+//!   starts the two media threads; it ends the call and reports why.
+//! - The sender thread, paced by its own clock, reads a frame of audio, Opus-encodes,
+//!   packetizes and protects it and sends it to the peer.
+//! - The playout thread, paced by its own clock, pops the jitter buffer, decodes or conceals,
+//!   and writes to the audio output.
+//!
+//! Nothing is sent but ZRTP until ZRTP is secure: the media threads wait for keys.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sotto_rtp::opus::OPUS_CLOCK_RATE_HZ;
+use sotto_rtp::stats::SenderStats;
+use sotto_zrtp::cache::SqliteCache;
+use sotto_zrtp::Session;
+
+use crate::audio::{self, PlayoutSetup, SenderSetup};
+use crate::net::{self, NetSetup};
+use crate::{CallConfig, CallError, CallEvent, EndReason};
+
+/// A request from the application or a media thread to the network thread.
+#[derive(Debug)]
+pub(crate) enum Command {
+    SetSasVerified(bool),
+    HangUp,
+    /// A media thread failed; the call ends with this message.
+    Failed(String),
+}
+
+/// Wakes the network thread out of its blocking read with an empty datagram to its own port,
+/// so commands take effect at once rather than at the next deadline.
+#[derive(Debug)]
+pub(crate) struct Waker {
+    socket: UdpSocket,
+    to: SocketAddr,
+}
+
+impl Waker {
+    fn new(socket: &UdpSocket, local: SocketAddr) -> io::Result<Self> {
+        let ip = match local.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        Ok(Waker {
+            socket: socket.try_clone()?,
+            to: SocketAddr::new(ip, local.port()),
+        })
+    }
+
+    pub(crate) fn try_clone(&self) -> io::Result<Self> {
+        Ok(Waker {
+            socket: self.socket.try_clone()?,
+            to: self.to,
+        })
+    }
+
+    /// Best effort: if the datagram is lost the network thread still wakes at its next
+    /// deadline, which is never far off.
+    pub(crate) fn wake(&self) {
+        let _ = self.socket.send_to(&[], self.to);
+    }
+}
+
+/// Counters and flags the three threads share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Set by the network thread when the call ends; the media threads stop at their next frame.
+    pub(crate) stop: AtomicBool,
+    /// What we sent, for SRs and RTT (the sender thread writes it once per packet, the
+    /// network thread reads it every few seconds; neither is a real-time audio callback).
+    pub(crate) sender_stats: Mutex<SenderStats>,
+    pub(crate) packets_sent: AtomicU64,
+    pub(crate) bytes_sent: AtomicU64,
+    pub(crate) frames_played: AtomicU64,
+    pub(crate) frames_concealed: AtomicU64,
+    pub(crate) jitter_buffer_ms: AtomicU64,
+}
+
+impl Shared {
+    fn new() -> Self {
+        Shared {
+            stop: AtomicBool::new(false),
+            sender_stats: Mutex::new(SenderStats::new(OPUS_CLOCK_RATE_HZ)),
+            packets_sent: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
+            frames_played: AtomicU64::new(0),
+            frames_concealed: AtomicU64::new(0),
+            jitter_buffer_ms: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn sender_stats(&self) -> std::sync::MutexGuard<'_, SenderStats> {
+        // Plain counters: a panic mid-update leaves nothing worth refusing.
+        self.sender_stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+}
+
+/// A secure audio call. [`Call::start`] returns at once; events come from
+/// [`Call::next_event`] until [`CallEvent::Ended`], and [`Call::wait`] returns why it ended.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use sotto::{Call, CallConfig, CallEvent};
+///
+/// let mut config = CallConfig::new(
+///     "0.0.0.0:0".parse()?,
+///     Some("192.0.2.7:5004".parse()?),
+///     "zid-cache.sqlite".into(),
+/// );
+/// config.duration = Some(Duration::from_secs(10));
+/// let call = Call::start(config)?;
+/// while let Some(event) = call.next_event(Duration::from_secs(60)) {
+///     match event {
+///         CallEvent::Sas { sas, .. } => println!("read aloud: {sas}"),
+///         CallEvent::Ended(reason) => println!("ended: {reason}"),
+///         _ => {}
+///     }
+/// }
+/// let reason = call.wait();
+/// # let _ = reason;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Call {
+    local_addr: SocketAddr,
+    events: Mutex<Receiver<CallEvent>>,
+    commands: Sender<Command>,
+    waker: Waker,
+    net: Option<JoinHandle<EndReason>>,
+}
+
+impl Call {
+    /// Binds the socket, opens the ZID cache and the audio input and output, and starts the
+    /// call's threads. Returns at once; a caller starts ZRTP immediately, a listener waits for
+    /// its peer.
+    pub fn start(config: CallConfig) -> Result<Call, CallError> {
+        if !matches!(config.ptime_ms, 10 | 20) {
+            return Err(CallError::Config(format!(
+                "ptime must be 10 or 20 ms, not {}",
+                config.ptime_ms
+            )));
+        }
+        for (name, value) in [
+            ("handshake timeout", config.handshake_timeout),
+            ("peer timeout", config.peer_timeout),
+            ("stats interval", config.stats_interval),
+        ] {
+            if value.is_zero() {
+                return Err(CallError::Config(format!("the {name} must not be zero")));
+            }
+        }
+        let socket = UdpSocket::bind(config.bind).map_err(|source| {
+            if source.kind() == io::ErrorKind::AddrInUse {
+                CallError::PortInUse { addr: config.bind }
+            } else {
+                CallError::Bind {
+                    addr: config.bind,
+                    source,
+                }
+            }
+        })?;
+        let local_addr = socket.local_addr()?;
+        let cache = SqliteCache::open(&config.cache_path).map_err(|source| CallError::Cache {
+            path: config.cache_path.clone(),
+            source,
+        })?;
+        let ids = net::MediaIds::random();
+        let mut zrtp = config.zrtp.clone();
+        zrtp.ssrc = ids.ssrc;
+        let session = Session::new(zrtp, Arc::new(cache), &mut rand_core::OsRng, Instant::now())
+            .map_err(CallError::Zrtp)?;
+
+        let shared = Arc::new(Shared::new());
+        let (commands, command_rx) = mpsc::channel();
+        let (events, event_rx) = mpsc::channel();
+        let waker = Waker::new(&socket, local_addr)?;
+        let frame_samples = audio::frame_samples(config.ptime_ms);
+        let (jitter_in, jitter_out) = sotto_rt::jitter_buffer(sotto_rt::JitterConfig {
+            frame_samples,
+            clock_rate_hz: OPUS_CLOCK_RATE_HZ,
+            // Sender and playout tick on independent clocks at the same rate; with no margin a
+            // packet arriving in the same millisecond as its play-out tick flips between
+            // just in time and late, and each flip costs a concealed frame.
+            min_delay_ms: config.ptime_ms,
+            ..sotto_rt::JitterConfig::default()
+        });
+
+        let sender = audio::spawn_sender(SenderSetup {
+            input: config.audio_in.clone(),
+            ptime_ms: config.ptime_ms,
+            bitrate_bps: config.bitrate_bps,
+            socket: socket.try_clone()?,
+            shared: Arc::clone(&shared),
+            commands: commands.clone(),
+            waker: waker.try_clone()?,
+        })?;
+        let playout = match audio::spawn_playout(PlayoutSetup {
+            output: config.audio_out.clone(),
+            ptime_ms: config.ptime_ms,
+            jitter: jitter_out,
+            shared: Arc::clone(&shared),
+            commands: commands.clone(),
+            waker: waker.try_clone()?,
+        }) {
+            Ok(playout) => playout,
+            Err(e) => {
+                // Its own error, if any, matters less than the one that stopped the start.
+                let _ = sender.join();
+                return Err(e);
+            }
+        };
+        // If the thread cannot start, dropping the setup releases the media threads.
+        let net = net::spawn(NetSetup {
+            config,
+            socket,
+            session,
+            ids,
+            jitter: jitter_in,
+            shared,
+            commands: command_rx,
+            events,
+            sender,
+            playout,
+        })?;
+        Ok(Call {
+            local_addr,
+            events: Mutex::new(event_rx),
+            commands,
+            waker,
+            net: Some(net),
+        })
+    }
+
+    /// The local address of the call's socket (with the port picked when asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The next event, waiting up to `timeout`; `None` if none came in that time or the call
+    /// has ended and every event was taken.
+    pub fn next_event(&self, timeout: Duration) -> Option<CallEvent> {
+        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        events.recv_timeout(timeout).ok()
+    }
+
+    /// Marks the peer's SAS verified (or not) in the ZID cache. Before the call is secure the
+    /// choice is kept and applied once it is.
+    pub fn set_sas_verified(&self, verified: bool) {
+        self.command(Command::SetSasVerified(verified));
+    }
+
+    /// Ends the call: the threads stop, the output is finalised, and
+    /// [`CallEvent::Ended`] with [`EndReason::HungUp`] follows (unless it had already ended).
+    pub fn hang_up(&self) {
+        self.command(Command::HangUp);
+    }
+
+    /// Waits until the call has ended and every thread has stopped; returns why it ended.
+    /// Does not hang up: call [`Call::hang_up`] first to end it now.
+    pub fn wait(mut self) -> EndReason {
+        match self.net.take().map(JoinHandle::join) {
+            Some(Ok(reason)) => reason,
+            _ => EndReason::Failed("the network thread stopped unexpectedly".to_owned()),
+        }
+    }
+
+    fn command(&self, command: Command) {
+        // After the call ended nobody listens, and there is nothing left to do.
+        if self.commands.send(command).is_ok() {
+            self.waker.wake();
+        }
+    }
+}
+
+impl Drop for Call {
+    /// A call dropped without [`Call::wait`] hangs up; its threads finish on their own.
+    fn drop(&mut self) {
+        if self.net.is_some() {
+            self.command(Command::HangUp);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The engine's error type.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Why a call could not start. Grouped as: the local setup (address, files, devices), the
+/// configuration, and the operating system.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    // -- the local setup --
+    /// Another socket holds the port.
+    #[error("udp port {} is already in use on {}; choose another port or stop the program using it", .addr.port(), .addr.ip())]
+    PortInUse {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// The address cannot be bound for another reason.
+    #[error("cannot bind udp {addr}: {source}; use an address of this machine (or 0.0.0.0)")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The ZID cache cannot be opened.
+    #[error("zid cache {}: {source}", .path.display())]
+    Cache {
+        /// The cache file.
+        path: PathBuf,
+        /// What went wrong; its message says what to do.
+        source: sotto_zrtp::Error,
+    },
+    /// The audio input (file, tone or device) cannot be opened.
+    #[error("audio input: {0}")]
+    AudioInput(sotto_media::Error),
+    /// The audio output (file or device) cannot be opened.
+    #[error("audio output: {0}")]
+    AudioOutput(sotto_media::Error),
+    // -- the configuration --
+    /// A setting is out of range.
+    #[error("invalid call configuration: {0}")]
+    Config(String),
+    /// The Opus codec refused the settings.
+    #[error("opus codec: {0}; use a bitrate between 6000 and 510000 bit/s")]
+    Codec(sotto_media::Error),
+    /// The ZRTP settings are unusable.
+    #[error("zrtp configuration: {0}")]
+    Zrtp(sotto_zrtp::Error),
+    // -- the operating system --
+    /// A socket option or thread could not be set up.
+    #[error("cannot set up the call: {0}")]
+    Io(#[from] std::io::Error),
+}

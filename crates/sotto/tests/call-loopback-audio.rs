@@ -1,0 +1,219 @@
+//! Two calls in one process over real loopback UDP: ZRTP completes with the same SAS on both
+//! sides, and the audio one sends (a tone, or the speech fixture) is what the other writes.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sotto::media::{AudioInput, AudioOutput, AudioSource, WavSource};
+use sotto::{
+    Call, CallConfig, CallEvent, CallStats, EndReason, Role, TONE_AMPLITUDE, TONE_FREQ_HZ,
+};
+
+const RATE: f64 = 48_000.0;
+
+fn scratch(ext: &str) -> PathBuf {
+    sotto_testkit::scratch_path(Path::new(env!("CARGO_TARGET_TMPDIR")), ext).expect("scratch")
+}
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().expect("addr")
+}
+
+/// Events until `Ended`, which must come within `limit`.
+fn events_until_end(call: &Call, limit: Duration) -> Vec<CallEvent> {
+    let end = Instant::now() + limit;
+    let mut events = Vec::new();
+    while let Some(event) = call.next_event(end.saturating_duration_since(Instant::now())) {
+        let ended = matches!(event, CallEvent::Ended(_));
+        events.push(event);
+        if ended {
+            return events;
+        }
+    }
+    panic!("no Ended event within {limit:?}: {events:?}");
+}
+
+fn sas(events: &[CallEvent]) -> String {
+    events
+        .iter()
+        .find_map(|e| match e {
+            CallEvent::Sas { sas, .. } => Some(sas.clone()),
+            _ => None,
+        })
+        .expect("a Sas event")
+}
+
+fn secure(events: &[CallEvent]) -> (Role, SocketAddr) {
+    events
+        .iter()
+        .find_map(|e| match e {
+            CallEvent::Secure { role, peer, .. } => Some((*role, *peer)),
+            _ => None,
+        })
+        .expect("a Secure event")
+}
+
+fn last_stats(events: &[CallEvent]) -> CallStats {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            CallEvent::Stats(s) => Some(*s),
+            _ => None,
+        })
+        .expect("a Stats event")
+}
+
+fn read_wav(path: &Path) -> Vec<i16> {
+    let mut source = WavSource::open(path).expect("open output wav");
+    let mut samples = Vec::new();
+    let mut chunk = [0i16; 4800];
+    loop {
+        let n = source.read(&mut chunk).expect("read wav");
+        samples.extend_from_slice(&chunk[..n]);
+        if n < chunk.len() {
+            return samples;
+        }
+    }
+}
+
+/// Amplitude of the `freq` component of `x` (Goertzel), in sample units.
+fn goertzel_amplitude(x: &[i16], freq: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * freq / RATE;
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &v in x {
+        let s0 = f64::from(v) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+    2.0 * power.max(0.0).sqrt() / x.len() as f64
+}
+
+/// Runs a call from `audio_in` to a listener writing a WAV; returns both sides' events and
+/// the written samples.
+fn call_once(
+    audio_in: AudioInput,
+    duration: Duration,
+) -> (Vec<CallEvent>, Vec<CallEvent>, Vec<i16>) {
+    let out = scratch("wav");
+    let mut listen = CallConfig::new(loopback(), None, scratch("sqlite"));
+    listen.audio_out = AudioOutput::File(out.clone());
+    listen.stats_interval = Duration::from_millis(500);
+    let listener = Call::start(listen).expect("listener starts");
+
+    let mut call = CallConfig::new(loopback(), Some(listener.local_addr()), scratch("sqlite"));
+    call.audio_in = audio_in;
+    call.duration = Some(duration);
+    call.stats_interval = Duration::from_millis(500);
+    let caller = Call::start(call).expect("caller starts");
+    let caller_addr = caller.local_addr();
+    let listener_addr = listener.local_addr();
+
+    let caller_events = events_until_end(&caller, duration + Duration::from_secs(20));
+    // The caller's RTCP BYE ends the listener.
+    let listener_events = events_until_end(&listener, Duration::from_secs(15));
+    assert_eq!(caller.wait(), EndReason::DurationReached);
+    assert_eq!(listener.wait(), EndReason::PeerGone);
+
+    assert_eq!(sas(&caller_events), sas(&listener_events));
+    let (caller_role, caller_peer) = secure(&caller_events);
+    let (listener_role, listener_peer) = secure(&listener_events);
+    assert_ne!(caller_role, listener_role);
+    assert_eq!(listener_peer, caller_addr);
+    assert_eq!(caller_peer, listener_addr);
+    (caller_events, listener_events, read_wav(&out))
+}
+
+#[test]
+fn a_tone_crosses_a_secure_call() {
+    let (caller_events, listener_events, samples) =
+        call_once(AudioInput::Tone, Duration::from_millis(2500));
+
+    let sent = last_stats(&caller_events);
+    let received = last_stats(&listener_events);
+    // 2.5 s of 20 ms frames is 125 packets.
+    assert!(sent.packets_sent >= 100, "{sent:?}");
+    assert!(received.packets_received >= 100, "{received:?}");
+    assert!(received.rx_bitrate_bps > 0.0 || received.packets_received > 0);
+    assert_eq!(received.srtp_rejected, 0, "{received:?}");
+    // A clean loopback: next to nothing needs concealing.
+    assert!(received.concealed_percent < 10.0, "{received:?}");
+
+    // The middle of the output, clear of the start of playout and the end of the call.
+    assert!(
+        samples.len() > 96_000,
+        "only {} samples written",
+        samples.len()
+    );
+    let middle = &samples[samples.len() / 4..samples.len() * 3 / 4];
+    let expected = f64::from(TONE_AMPLITUDE) * 32767.0;
+    let tone = goertzel_amplitude(middle, f64::from(TONE_FREQ_HZ));
+    assert!(
+        tone > expected * 0.6,
+        "tone amplitude {tone:.0}, expected about {expected:.0}"
+    );
+    for other in [220.0, 880.0, 1500.0] {
+        let leak = goertzel_amplitude(middle, other);
+        assert!(
+            leak < tone / 20.0,
+            "{other} Hz at {leak:.0} against the tone's {tone:.0}"
+        );
+    }
+}
+
+/// Low-passed and decimated to 4 kHz by averaging blocks of 12 samples: the band where most
+/// speech energy lies and where Opus keeps the waveform, not just the sound, at 32 kbit/s.
+fn decimate(x: &[i16]) -> Vec<f64> {
+    x.chunks_exact(12)
+        .map(|c| c.iter().map(|&v| f64::from(v)).sum::<f64>() / 12.0)
+        .collect()
+}
+
+/// The best normalised cross-correlation of `reference` against `signal` delayed by up to
+/// `max_lag` samples.
+fn best_correlation(reference: &[f64], signal: &[f64], max_lag: usize) -> (usize, f64) {
+    let energy = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>();
+    let reference_energy = energy(reference);
+    (0..max_lag)
+        .filter(|lag| lag + reference.len() <= signal.len())
+        .map(|lag| {
+            let window = &signal[lag..lag + reference.len()];
+            let dot: f64 = reference.iter().zip(window).map(|(a, b)| a * b).sum();
+            let norm = (reference_energy * energy(window)).sqrt();
+            (lag, if norm > 0.0 { dot / norm } else { 0.0 })
+        })
+        .fold((0, f64::MIN), |best, c| if c.1 > best.1 { c } else { best })
+}
+
+#[test]
+fn speech_from_a_wav_arrives_intact() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/speech.wav");
+    let input = read_wav(&fixture);
+    let (_, _, output) = call_once(AudioInput::File(fixture), Duration::from_millis(4800));
+    let input = decimate(&input);
+    let output = decimate(&output);
+    // Aligned per half second, as the jitter buffer may drop or stretch a frame under load;
+    // only segments with speech in them count. Output starts when the listener became
+    // secure, so each segment is searched up to a second late.
+    let loudness = |x: &[f64]| (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64).sqrt();
+    let overall = loudness(&input);
+    let mut correlations = Vec::new();
+    for (i, segment) in input.chunks_exact(2_000).enumerate() {
+        if loudness(segment) < overall / 4.0 {
+            continue;
+        }
+        let start = i * 2_000;
+        let (lag, correlation) =
+            best_correlation(segment, output.get(start..).unwrap_or_default(), 4_000);
+        correlations.push((lag / 4, correlation));
+    }
+    assert!(correlations.len() >= 4, "{correlations:?}");
+    let mean = correlations.iter().map(|c| c.1).sum::<f64>() / correlations.len() as f64;
+    assert!(
+        mean > 0.6,
+        "mean cross-correlation {mean:.2}; (delay ms, correlation) per segment: {correlations:.2?}"
+    );
+}
