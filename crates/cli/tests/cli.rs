@@ -379,13 +379,19 @@ fn tone_purity(window: &[f64]) -> (f64, f64) {
     best
 }
 
-/// The WAV holds the engine's test tone for at least a second.
-fn assert_wav_has_tone(path: &Path) {
+fn read_wav(path: &Path) -> Vec<i16> {
     use sotto_media::AudioSource as _;
-    let mut source = sotto_media::WavSource::open(path).expect("output WAV opens");
+    let mut source = sotto_media::WavSource::open(path).expect("WAV opens");
     let mut samples = vec![0i16; 48_000 * 10];
     let n = source.read(&mut samples).expect("WAV reads");
-    let samples: Vec<f64> = samples[..n].iter().map(|&s| f64::from(s)).collect();
+    samples.truncate(n);
+    samples
+}
+
+/// The WAV holds the engine's test tone for at least a second.
+fn assert_wav_has_tone(path: &Path) {
+    let samples: Vec<f64> = read_wav(path).iter().map(|&s| f64::from(s)).collect();
+    let n = samples.len();
     let windows: Vec<(f64, f64)> = samples
         .chunks_exact(4800)
         .filter(|w| w.iter().map(|x| x * x).sum::<f64>() / 4800.0 > 100.0 * 100.0)
@@ -411,14 +417,16 @@ fn assert_wav_has_tone(path: &Path) {
 }
 
 #[test]
-fn two_processes_agree_on_the_sas_and_hear_the_tone() {
+fn two_processes_agree_on_the_sas_and_hear_each_other() {
     let dir = temp_dir("two-processes");
     let path = |name: &str| dir.join(name).to_str().expect("utf-8 path").to_owned();
-    let common = |cache: String, wav: String| {
+    let speech = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/speech.wav");
+    let speech = speech.to_str().expect("utf-8 path").to_owned();
+    let common = |input: &str, cache: String, wav: String| {
         vec![
             "--json".to_owned(),
             "--audio-in".to_owned(),
-            "tone".to_owned(),
+            input.to_owned(),
             "--audio-out".to_owned(),
             wav,
             "--duration".to_owned(),
@@ -429,7 +437,7 @@ fn two_processes_agree_on_the_sas_and_hear_the_tone() {
     };
     let mut listener = sotto()
         .args(["listen", "--port", "0"])
-        .args(common(path("listen.sqlite"), path("listen.wav")))
+        .args(common("tone", path("listen.sqlite"), path("listen.wav")))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -440,7 +448,7 @@ fn two_processes_agree_on_the_sas_and_hear_the_tone() {
 
     let caller = sotto()
         .args(["call", &format!("127.0.0.1:{port}")])
-        .args(common(path("call.sqlite"), path("call.wav")))
+        .args(common(&speech, path("call.sqlite"), path("call.wav")))
         .stdin(Stdio::null())
         .output()
         .expect("caller runs");
@@ -477,7 +485,15 @@ fn two_processes_agree_on_the_sas_and_hear_the_tone() {
         );
     }
 
+    // The caller hears the listener's tone; the listener hears the caller's speech.
     assert_wav_has_tone(&dir.join("call.wav"));
-    assert_wav_has_tone(&dir.join("listen.wav"));
+    let heard = read_wav(&dir.join("listen.wav"));
+    let said = read_wav(Path::new(&speech));
+    let (mean, segments) = sotto_testkit::speech_similarity(&said, &heard, 48_000);
+    assert!(segments.len() >= 3, "{segments:?}");
+    assert!(
+        mean > 0.6,
+        "speech cross-correlation {mean:.2}; per segment (delay ms, r): {segments:.2?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

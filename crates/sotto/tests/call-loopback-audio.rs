@@ -164,54 +164,14 @@ fn a_tone_crosses_a_secure_call() {
     }
 }
 
-/// Low-passed and decimated to 4 kHz by averaging blocks of 12 samples: the band where most
-/// speech energy lies and where Opus keeps the waveform, not just the sound, at 32 kbit/s.
-fn decimate(x: &[i16]) -> Vec<f64> {
-    x.chunks_exact(12)
-        .map(|c| c.iter().map(|&v| f64::from(v)).sum::<f64>() / 12.0)
-        .collect()
-}
-
-/// The best normalised cross-correlation of `reference` against `signal` delayed by up to
-/// `max_lag` samples.
-fn best_correlation(reference: &[f64], signal: &[f64], max_lag: usize) -> (usize, f64) {
-    let energy = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>();
-    let reference_energy = energy(reference);
-    (0..max_lag)
-        .filter(|lag| lag + reference.len() <= signal.len())
-        .map(|lag| {
-            let window = &signal[lag..lag + reference.len()];
-            let dot: f64 = reference.iter().zip(window).map(|(a, b)| a * b).sum();
-            let norm = (reference_energy * energy(window)).sqrt();
-            (lag, if norm > 0.0 { dot / norm } else { 0.0 })
-        })
-        .fold((0, f64::MIN), |best, c| if c.1 > best.1 { c } else { best })
-}
-
 #[test]
 fn speech_from_a_wav_arrives_intact() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/speech.wav");
     let input = read_wav(&fixture);
     let (_, _, output) = call_once(AudioInput::File(fixture), Duration::from_millis(4800));
-    let input = decimate(&input);
-    let output = decimate(&output);
-    // Aligned per half second, as the jitter buffer may drop or stretch a frame under load;
-    // only segments with speech in them count. Output starts when the listener became
-    // secure, so each segment is searched up to a second late.
-    let loudness = |x: &[f64]| (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64).sqrt();
-    let overall = loudness(&input);
-    let mut correlations = Vec::new();
-    for (i, segment) in input.chunks_exact(2_000).enumerate() {
-        if loudness(segment) < overall / 4.0 {
-            continue;
-        }
-        let start = i * 2_000;
-        let (lag, correlation) =
-            best_correlation(segment, output.get(start..).unwrap_or_default(), 4_000);
-        correlations.push((lag / 4, correlation));
-    }
+    // Output starts when the listener became secure: search each segment up to a second late.
+    let (mean, correlations) = sotto_testkit::speech_similarity(&input, &output, 48_000);
     assert!(correlations.len() >= 4, "{correlations:?}");
-    let mean = correlations.iter().map(|c| c.1).sum::<f64>() / correlations.len() as f64;
     assert!(
         mean > 0.6,
         "mean cross-correlation {mean:.2}; (delay ms, correlation) per segment: {correlations:.2?}"
