@@ -22,6 +22,11 @@
 //! [`PeerConfig::timeout_ms`] without getting secure. Its stderr goes to [`BzrtpPeer::log_path`];
 //! set [`PeerConfig::verbose`] for a per-packet trace.
 //!
+//! With [`PeerConfig::capture_ms`] the peer also records every non-ZRTP datagram it receives
+//! (the SRTP and SRTCP its peer sends) into [`PeerReport::captured`], and stays that long after
+//! secure so a streaming peer's media is in it. bzrtp's
+//! [`PeerReport::peer_srtp_key`]/[`PeerReport::peer_srtp_salt`] decrypt it.
+//!
 //! # How bzrtp 5.1 behaves on the wire (read from its source, checked bzrtp against bzrtp)
 //!
 //! - **Roles.** bzrtp starts sending Hello at once and commits as soon as it has both received
@@ -33,6 +38,9 @@
 //!     HelloACK it waits for. It rejects a Commit that arrives before our Hello.
 //!
 //!   Between two bzrtp peers, [`PeerConfig::ignore_hello_ack`] makes that peer the responder.
+//!   Against a peer that commits only once its Hello is acknowledged (sotto's
+//!   `RolePolicy::Auto`), [`PeerConfig::ignore_hello_ack`] makes bzrtp the responder and
+//!   [`PeerConfig::withhold_hello_ack`] the initiator, with no Commit contention either way.
 //! - **Sequence numbers.** bzrtp drops every packet whose sequence number is not strictly
 //!   greater than the last one it accepted (no wrap handling), so a retransmission must carry a
 //!   new, higher sequence number (only the message is identical), and sequence number 0 is never
@@ -127,6 +135,12 @@ pub struct PeerConfig {
     pub sas_reset: bool,
     /// Drop incoming HelloACKs, so bzrtp never commits and can only become responder.
     pub ignore_hello_ack: bool,
+    /// Never send a HelloACK, so a peer that waits for one before committing leaves the
+    /// Commit to bzrtp, which becomes initiator.
+    pub withhold_hello_ack: bool,
+    /// Record the non-ZRTP datagrams received into [`PeerReport::captured`] and stay at least
+    /// this many milliseconds after secure (the linger still applies if longer).
+    pub capture_ms: Option<u32>,
     /// Trace every packet to the log.
     pub verbose: bool,
 }
@@ -151,6 +165,8 @@ impl Default for PeerConfig {
             sas_verified: false,
             sas_reset: false,
             ignore_hello_ack: false,
+            withhold_hello_ack: false,
+            capture_ms: None,
             verbose: false,
         }
     }
@@ -221,6 +237,10 @@ pub struct PeerReport {
     pub packets_sent: u64,
     /// ZRTP packets bzrtp received.
     pub packets_received: u64,
+    /// With [`PeerConfig::capture_ms`]: every non-ZRTP datagram received, in arrival order.
+    pub captured: Vec<Vec<u8>>,
+    /// How many of [`PeerReport::captured`] arrived before bzrtp was secure.
+    pub captured_before_secure: u64,
     /// The peer's stderr.
     pub log_path: PathBuf,
 }
@@ -232,6 +252,7 @@ pub struct BzrtpPeer {
     stdout: Option<BufReader<ChildStdout>>,
     local_port: u16,
     log_path: PathBuf,
+    capture_path: Option<PathBuf>,
 }
 
 impl BzrtpPeer {
@@ -240,8 +261,11 @@ impl BzrtpPeer {
         let binary = peer_binary()?;
         let log_path = next_log_path()?;
         let log = File::create(&log_path)?;
+        let capture_path = config
+            .capture_ms
+            .map(|_| log_path.with_extension("capture"));
         let mut child = Command::new(binary)
-            .args(arguments(config))
+            .args(arguments(config, capture_path.as_deref()))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -255,6 +279,7 @@ impl BzrtpPeer {
             stdout: Some(BufReader::new(stdout)),
             local_port: 0,
             log_path,
+            capture_path,
         };
         let mut line = String::new();
         if let Some(stdout) = peer.stdout.as_mut() {
@@ -311,7 +336,7 @@ impl BzrtpPeer {
                 self.log_tail()
             )));
         };
-        let mut report = PeerReport::from_json(json).map_err(|e| {
+        let (mut report, declared) = PeerReport::from_json(json).map_err(|e| {
             io::Error::other(format!(
                 "bad bzrtp peer report ({e}): {json}\n{}",
                 self.log_tail()
@@ -323,6 +348,17 @@ impl BzrtpPeer {
                 "bzrtp peer exited ({status}) against its report: {json}\n{}",
                 self.log_tail()
             )));
+        }
+        if let Some(path) = &self.capture_path {
+            report.captured = read_records(&fs::read(path)?)
+                .map_err(|e| io::Error::other(format!("bad capture {} ({e})", path.display())))?;
+            if u64::try_from(report.captured.len()).ok() != Some(declared) {
+                return Err(io::Error::other(format!(
+                    "capture {} holds {} datagrams, the report says {declared}",
+                    path.display(),
+                    report.captured.len()
+                )));
+            }
         }
         Ok(report)
     }
@@ -347,7 +383,24 @@ impl Drop for BzrtpPeer {
     }
 }
 
-fn arguments(config: &PeerConfig) -> Vec<String> {
+/// Splits `[u32 BE length][bytes]` records.
+fn read_records(mut data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let mut records = Vec::new();
+    while !data.is_empty() {
+        let Some((len, rest)) = data.split_first_chunk::<4>() else {
+            return Err("ends inside a length".to_owned());
+        };
+        let len = u32::from_be_bytes(*len) as usize;
+        let Some(record) = rest.get(..len) else {
+            return Err("ends inside a datagram".to_owned());
+        };
+        records.push(record.to_vec());
+        data = &rest[len..];
+    }
+    Ok(records)
+}
+
+fn arguments(config: &PeerConfig, capture_path: Option<&std::path::Path>) -> Vec<String> {
     let mut args = vec![
         "--local-port".to_owned(),
         config.local_port.to_string(),
@@ -382,10 +435,17 @@ fn arguments(config: &PeerConfig) -> Vec<String> {
         args.push("--cache".to_owned());
         args.push(path.display().to_string());
     }
+    if let (Some(path), Some(ms)) = (capture_path, config.capture_ms) {
+        args.push("--capture".to_owned());
+        args.push(path.display().to_string());
+        args.push("--capture-ms".to_owned());
+        args.push(ms.to_string());
+    }
     for (flag, on) in [
         ("--sas-verified", config.sas_verified),
         ("--sas-reset", config.sas_reset),
         ("--ignore-hello-ack", config.ignore_hello_ack),
+        ("--withhold-hello-ack", config.withhold_hello_ack),
         ("--verbose", config.verbose),
     ] {
         if on {
@@ -430,7 +490,9 @@ enum Value {
 }
 
 impl PeerReport {
-    fn from_json(json: &str) -> Result<Self, String> {
+    /// The report and the number of datagrams the peer says it captured: the JSON carries
+    /// only that count, `wait` reads the datagrams from the capture file.
+    fn from_json(json: &str) -> Result<(Self, u64), String> {
         let fields = parse_flat_json(json)?;
         let get = |key: &str| fields.get(key).ok_or_else(|| format!("missing \"{key}\""));
         let text = |key: &str| match get(key)? {
@@ -473,7 +535,7 @@ impl PeerReport {
         if ok == error.is_some() {
             return Err("\"ok\" disagrees with \"error\"".to_owned());
         }
-        Ok(Self {
+        let report = Self {
             error,
             role: text("role")?,
             sas: text("sas")?,
@@ -504,8 +566,11 @@ impl PeerReport {
             secure_ms: number("secure_ms")?,
             packets_sent: number("packets_sent")?,
             packets_received: number("packets_received")?,
+            captured: Vec::new(),
+            captured_before_secure: number("captured_before_secure")?,
             log_path: PathBuf::new(),
-        })
+        };
+        Ok((report, number("captured")?))
     }
 }
 

@@ -27,6 +27,12 @@
  *   --sas-reset           call bzrtp_resetSASVerified once secure (clears it)
  *   --ignore-hello-ack    drop incoming HelloACKs: bzrtp then never commits and can only
  *                         become responder (to force roles between two bzrtp peers)
+ *   --withhold-hello-ack  never send a HelloACK: a peer that commits only once acknowledged
+ *                         waits, so bzrtp commits first and becomes initiator
+ *   --capture PATH        write every non-ZRTP datagram received (the peer's SRTP/SRTCP) to
+ *                         PATH as [u32 BE length][bytes] records, from the start
+ *   --capture-ms N        with --capture, stay at least N ms after secure (default 0: the
+ *                         linger only), so the peer's media is captured while it streams
  *   --verbose             trace every packet on stderr
  */
 #define _POSIX_C_SOURCE 200809L
@@ -96,7 +102,13 @@ struct peer {
 	int remote_known;
 	int verbose;
 	int ignore_hello_ack;
+	int withhold_hello_ack;
 	uint64_t start_ms;
+
+	FILE *capture;
+	unsigned captured;
+	unsigned captured_before_secure;
+	int capture_error;
 
 	bzrtpContext_t *ctx;
 	uint32_t ssrc;
@@ -265,6 +277,23 @@ static void sniff_peer_hello(struct peer *p, const uint8_t *packet, size_t len) 
 	}
 }
 
+static void capture_datagram(struct peer *p, const uint8_t *buf, size_t len) {
+	uint8_t header[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+	if (fwrite(header, 1, sizeof(header), p->capture) != sizeof(header) || fwrite(buf, 1, len, p->capture) != len) {
+		if (p->capture_error == 0) {
+			p->capture_error = errno != 0 ? errno : EIO;
+		}
+		return;
+	}
+	p->captured++;
+	if (!p->secure) {
+		p->captured_before_secure++;
+	}
+	if (p->verbose) {
+		logf_(p, "capture %zu bytes, first byte 0x%02x", len, (unsigned)buf[0]);
+	}
+}
+
 static int cb_send(void *client, const uint8_t *packet, uint16_t len) {
 	struct peer *p = client;
 	char type[9];
@@ -277,6 +306,12 @@ static int cb_send(void *client, const uint8_t *packet, uint16_t len) {
 		p->role_from_wire = BZRTP_ROLE_INITIATOR;
 	}
 	memcpy(p->last_sent, type, sizeof(type));
+	if (p->withhold_hello_ack && strcmp(type, "HelloACK") == 0) {
+		if (p->verbose) {
+			logf_(p, "drop %s (withheld)", type);
+		}
+		return 0;
+	}
 	if (!p->remote_known) {
 		if (p->verbose) {
 			logf_(p, "drop %s (remote not known yet)", type);
@@ -501,6 +536,8 @@ static void print_report(struct peer *p, const char *error, int peer_status) {
 	json_uint_field(f, &first, "secure_ms", p->secure ? p->secure_ms : 0);
 	json_uint_field(f, &first, "packets_sent", p->packets_sent);
 	json_uint_field(f, &first, "packets_received", p->packets_received);
+	json_uint_field(f, &first, "captured", p->captured);
+	json_uint_field(f, &first, "captured_before_secure", p->captured_before_secure);
 	fputs("}\n", f);
 	fflush(f);
 }
@@ -552,6 +589,9 @@ enum {
 	OPT_SAS_VERIFIED,
 	OPT_SAS_RESET,
 	OPT_IGNORE_HELLO_ACK,
+	OPT_WITHHOLD_HELLO_ACK,
+	OPT_CAPTURE,
+	OPT_CAPTURE_MS,
 	OPT_VERBOSE,
 };
 
@@ -575,15 +615,19 @@ int main(int argc, char **argv) {
 		{"sas-verified", no_argument, NULL, OPT_SAS_VERIFIED},
 		{"sas-reset", no_argument, NULL, OPT_SAS_RESET},
 		{"ignore-hello-ack", no_argument, NULL, OPT_IGNORE_HELLO_ACK},
+		{"withhold-hello-ack", no_argument, NULL, OPT_WITHHOLD_HELLO_ACK},
+		{"capture", required_argument, NULL, OPT_CAPTURE},
+		{"capture-ms", required_argument, NULL, OPT_CAPTURE_MS},
 		{"verbose", no_argument, NULL, OPT_VERBOSE},
 		{NULL, 0, NULL, 0},
 	};
 	static struct peer peer;
 	struct peer *p = &peer;
-	unsigned long local_port = 0, remote_port = 0, ssrc = 0x50770b2bUL, timeout_ms = 10000, linger_ms = 1000;
+	unsigned long local_port = 0, remote_port = 0, ssrc = 0x50770b2bUL, timeout_ms = 10000, linger_ms = 1000, capture_ms = 0;
 	const char *remote_host = "127.0.0.1";
 	const char *lists[5] = {NULL, NULL, NULL, NULL, NULL};
 	static const uint8_t list_types[5] = {ZRTP_HASH_TYPE, ZRTP_CIPHERBLOCK_TYPE, ZRTP_AUTHTAG_TYPE, ZRTP_KEYAGREEMENT_TYPE, ZRTP_SAS_TYPE};
+	const char *capture_path = NULL;
 	const char *cache_path = NULL, *self_uri = "alice@sotto.test", *peer_uri = "bob@sotto.test";
 	int sas_verified = 0, sas_reset = 0;
 	char err[2048];
@@ -624,6 +668,9 @@ int main(int argc, char **argv) {
 			case OPT_SAS_VERIFIED: sas_verified = 1; break;
 			case OPT_SAS_RESET: sas_reset = 1; break;
 			case OPT_IGNORE_HELLO_ACK: p->ignore_hello_ack = 1; break;
+			case OPT_WITHHOLD_HELLO_ACK: p->withhold_hello_ack = 1; break;
+			case OPT_CAPTURE: capture_path = optarg; break;
+			case OPT_CAPTURE_MS: bad = parse_u32(optarg, 3600000UL, &capture_ms); break;
 			case OPT_VERBOSE: p->verbose = 1; break;
 			default: bad = 1; break;
 		}
@@ -639,6 +686,14 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	p->ssrc = (uint32_t)ssrc;
+	if (capture_path != NULL) {
+		p->capture = fopen(capture_path, "wb");
+		if (p->capture == NULL) {
+			snprintf(err, sizeof(err), "cannot create capture file %s: %s", capture_path, strerror(errno));
+			print_report(p, err, 0);
+			return 1;
+		}
+	}
 
 	/* socket first, so the caller can start talking as soon as it reads the port */
 	p->fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -718,7 +773,7 @@ int main(int argc, char **argv) {
 			if (sas_reset) {
 				bzrtp_resetSASVerified(p->ctx);
 			}
-			linger_until = now + linger_ms;
+			linger_until = now + (capture_ms > linger_ms ? capture_ms : linger_ms);
 		}
 		if (linger_until != 0 && now >= linger_until) {
 			break;
@@ -744,7 +799,11 @@ int main(int argc, char **argv) {
 			ssize_t n = recvfrom(p->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_len);
 			char type[9];
 			if (n < 28 || (buf[0] & 0xf0) != 0x10 || be32(buf + 4) != ZRTP_MAGIC_COOKIE) {
-				continue; /* not ZRTP (or a socket error): the real demux would hand it elsewhere */
+				/* not ZRTP (or a socket error): the real demux would hand it to SRTP */
+				if (n > 0 && p->capture != NULL) {
+					capture_datagram(p, buf, (size_t)n);
+				}
+				continue;
 			}
 			if (!p->remote_known) {
 				p->remote = from;
@@ -779,6 +838,13 @@ int main(int argc, char **argv) {
 
 	if (error == NULL && !p->sender_secrets) {
 		error = "secure without sender srtp secrets";
+	}
+	if (p->capture != NULL && fclose(p->capture) != 0) {
+		p->capture_error = errno;
+	}
+	if (error == NULL && p->capture_error != 0) {
+		snprintf(err, sizeof(err), "cannot write capture file %s: %s", capture_path, strerror(p->capture_error));
+		error = err;
 	}
 	if (error == NULL && p->export_error != 0) {
 		snprintf(err, sizeof(err), "bzrtp_exportKey failed: 0x%x", p->export_error);
