@@ -10,6 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use sotto_media::{AudioInput, AudioOutput};
 use sotto_zrtp::{KeyAgreement, SasType};
 
+use crate::bench_latency::BenchCommand;
+
 /// Port `sotto listen` waits on unless told otherwise.
 pub const DEFAULT_LISTEN_PORT: u16 = 5004;
 
@@ -50,6 +52,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// A UDP relay that delays, jitters and drops datagrams in both directions.
     Relay(RelayArgs),
+    /// Measure the pipeline.
+    #[command(subcommand)]
+    Bench(BenchCommand),
 }
 
 /// Options shared by `listen` and `call`.
@@ -150,7 +155,7 @@ fn parse_sas_type(s: &str) -> Result<SasType, String> {
     SasType::from_str(s).map_err(|_| format!("unknown SAS type '{s}'; use B32 or B256"))
 }
 
-fn parse_ptime(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_ptime(s: &str) -> Result<u32, String> {
     match s.trim() {
         "10" => Ok(10),
         "20" => Ok(20),
@@ -158,7 +163,7 @@ fn parse_ptime(s: &str) -> Result<u32, String> {
     }
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .trim()
         .parse()
@@ -172,7 +177,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn parse_percent(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_percent(s: &str) -> Result<f64, String> {
     let pct: f64 = s
         .trim()
         .parse()
@@ -183,7 +188,7 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     Ok(pct)
 }
 
-fn parse_latency_ms(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_latency_ms(s: &str) -> Result<u64, String> {
     let ms: u64 = s
         .trim()
         .parse()

@@ -6,6 +6,7 @@
 //! (flags, addresses, files, a port in use).
 
 mod args;
+mod bench_latency;
 mod call;
 mod demo;
 mod devices;
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         Command::Devices => devices::run().map(|()| ExitCode::SUCCESS),
         Command::Demo(demo) => demo::run(&demo),
         Command::Relay(relay) => relay::run(&relay).map(|()| ExitCode::SUCCESS),
+        Command::Bench(bench) => bench_latency::run(&bench),
     };
     match outcome {
         Ok(code) => code,

@@ -9,8 +9,10 @@
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::thread;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -51,65 +53,116 @@ enum Arrival {
 
 /// Runs the relay until Ctrl-C.
 pub fn run(args: &RelayArgs) -> anyhow::Result<()> {
-    let link = LinkConfig::perfect()
-        .with_delay(Duration::from_millis(args.delay_ms))
-        .with_jitter(Duration::from_millis(args.jitter_ms))
-        .with_loss(args.loss_pct / 100.0);
-    let mut net = Network::new(args.seed, link).context("invalid impairment")?;
-
-    let listen = crate::bind_udp(args.listen, "--listen")?;
-    let upstream_bind: SocketAddr = if args.to.is_ipv4() {
-        SocketAddr::from(([0, 0, 0, 0], 0))
-    } else {
-        SocketAddr::from(([0u16; 8], 0))
-    };
-    let upstream = crate::bind_udp(upstream_bind, "--to")?;
-    let local = listen.local_addr().context("reading the listen address")?;
-
-    let (tx, rx) = mpsc::channel();
-    spawn_reader(Side::Client, listen.try_clone()?, tx.clone())?;
-    spawn_reader(Side::Upstream, upstream.try_clone()?, tx)?;
-
-    let upstream_port = upstream
-        .local_addr()
-        .context("reading the upstream address")?
-        .port();
+    let (mut relay, rx) = Relay::open(args)?;
     println!(
-        "relay: listening on {local}, forwarding to {} from port {upstream_port} \
+        "relay: listening on {}, forwarding to {} from port {} \
          (delay {} ms, jitter {} ms, loss {}%, seed {}); Ctrl-C stops",
-        args.to, args.delay_ms, args.jitter_ms, args.loss_pct, args.seed
+        relay.local_addr()?,
+        args.to,
+        relay.upstream_port()?,
+        args.delay_ms,
+        args.jitter_ms,
+        args.loss_pct,
+        args.seed
     );
-    let mut relay = Relay {
-        net: &mut net,
-        target: args.to,
-        last_client: None,
-        ignored: 0,
-    };
-    let result = relay.drive(&rx, &listen, &upstream);
-    let ignored = relay.ignored;
-    println!("{}", summary(&net.stats(), net.in_flight(), ignored));
+    let result = relay.drive(&rx, interrupt::requested, Some(REPORT_INTERVAL));
+    println!("{}", relay.summary());
     result
 }
 
-struct Relay<'a> {
-    net: &'a mut Network,
+/// Starts the relay on a thread of its own, silent, until `stop` is set (checked every
+/// [`POLL_INTERVAL`]); for measuring calls through it inside this process. Returns the listen
+/// address and the thread, which ends with the relay's counters. Its socket reader threads end
+/// with the process.
+pub(crate) fn spawn(
+    args: &RelayArgs,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<NetStats>>)> {
+    let (mut relay, rx) = Relay::open(args)?;
+    let local = relay.local_addr()?;
+    let handle = thread::Builder::new()
+        .name("relay".to_owned())
+        .spawn(move || {
+            relay.drive(&rx, || stop.load(Ordering::Acquire), None)?;
+            Ok(relay.net.stats())
+        })
+        .context("starting the relay thread")?;
+    Ok((local, handle))
+}
+
+struct Relay {
+    net: Network,
     target: SocketAddr,
+    listen: UdpSocket,
+    upstream: UdpSocket,
     last_client: Option<SocketAddr>,
     /// Datagrams on the upstream socket from anyone but the target, or before any client.
     ignored: u64,
 }
 
-impl Relay<'_> {
+impl Relay {
+    /// Binds both sockets and starts their reader threads, which feed the returned channel.
+    fn open(args: &RelayArgs) -> anyhow::Result<(Relay, Receiver<Arrival>)> {
+        let link = LinkConfig::perfect()
+            .with_delay(Duration::from_millis(args.delay_ms))
+            .with_jitter(Duration::from_millis(args.jitter_ms))
+            .with_loss(args.loss_pct / 100.0);
+        let net = Network::new(args.seed, link).context("invalid impairment")?;
+
+        let listen = crate::bind_udp(args.listen, "--listen")?;
+        let upstream_bind: SocketAddr = if args.to.is_ipv4() {
+            SocketAddr::from(([0, 0, 0, 0], 0))
+        } else {
+            SocketAddr::from(([0u16; 8], 0))
+        };
+        let upstream = crate::bind_udp(upstream_bind, "--to")?;
+
+        let (tx, rx) = mpsc::channel();
+        spawn_reader(Side::Client, listen.try_clone()?, tx.clone())?;
+        spawn_reader(Side::Upstream, upstream.try_clone()?, tx)?;
+        let relay = Relay {
+            net,
+            target: args.to,
+            listen,
+            upstream,
+            last_client: None,
+            ignored: 0,
+        };
+        Ok((relay, rx))
+    }
+
+    fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen
+            .local_addr()
+            .context("reading the listen address")
+    }
+
+    fn upstream_port(&self) -> anyhow::Result<u16> {
+        Ok(self
+            .upstream
+            .local_addr()
+            .context("reading the upstream address")?
+            .port())
+    }
+
+    fn summary(&self) -> String {
+        summary(&self.net.stats(), self.net.in_flight(), self.ignored)
+    }
+
+    /// Relays until `stop` says so, printing the summary every `report` if given.
     fn drive(
         &mut self,
         rx: &Receiver<Arrival>,
-        listen: &UdpSocket,
-        upstream: &UdpSocket,
+        stop: impl Fn() -> bool,
+        report: Option<Duration>,
     ) -> anyhow::Result<()> {
-        let mut next_report = Instant::now() + REPORT_INTERVAL;
-        while !interrupt::requested() {
+        let mut next_report = report.map(|every| Instant::now() + every);
+        while !stop() {
             let now = Instant::now();
-            let mut wake = (now + POLL_INTERVAL).min(next_report);
+            let mut wake = now + POLL_INTERVAL;
+            if let Some(t) = next_report {
+                wake = wake.min(t);
+            }
             if let Some(t) = self.net.next_delivery() {
                 wake = wake.min(t);
             }
@@ -126,14 +179,13 @@ impl Relay<'_> {
             }
             let now = Instant::now();
             while let Some(d) = self.net.poll_deliver(now) {
-                self.forward(&d, listen, upstream);
+                self.forward(&d);
             }
-            if now >= next_report {
-                println!(
-                    "{}",
-                    summary(&self.net.stats(), self.net.in_flight(), self.ignored)
-                );
-                next_report = now + REPORT_INTERVAL;
+            if let (Some(t), Some(every)) = (next_report, report) {
+                if now >= t {
+                    println!("{}", self.summary());
+                    next_report = Some(now + every);
+                }
             }
         }
         Ok(())
@@ -172,10 +224,10 @@ impl Relay<'_> {
         Ok(())
     }
 
-    fn forward(&self, d: &Datagram, listen: &UdpSocket, upstream: &UdpSocket) {
+    fn forward(&self, d: &Datagram) {
         let (socket, to) = match (d.to == TARGET, self.last_client) {
-            (true, _) => (upstream, self.target),
-            (false, Some(client)) => (listen, client),
+            (true, _) => (&self.upstream, self.target),
+            (false, Some(client)) => (&self.listen, client),
             // Replies enter the simulator only once a client is known.
             (false, None) => return,
         };

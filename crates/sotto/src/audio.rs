@@ -110,10 +110,26 @@ pub(crate) struct SenderGo {
     pub(crate) packetizer: OpusPacketizer,
 }
 
+/// Where a media thread's audio comes from or goes: named in the configuration (`S`), or
+/// supplied by the application through [`Call::start_with_audio`](crate::Call::start_with_audio).
+pub(crate) enum Audio<S, T: ?Sized> {
+    Named(S),
+    Supplied(Box<T>),
+}
+
+impl<S: std::fmt::Debug, T: ?Sized> std::fmt::Debug for Audio<S, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Audio::Named(spec) => f.debug_tuple("Named").field(spec).finish(),
+            Audio::Supplied(_) => f.write_str("Supplied(..)"),
+        }
+    }
+}
+
 /// What the sender thread is made of.
 #[derive(Debug)]
 pub(crate) struct SenderSetup {
-    pub(crate) input: AudioInput,
+    pub(crate) input: Audio<AudioInput, dyn AudioSource>,
     pub(crate) ptime_ms: u32,
     pub(crate) bitrate_bps: i32,
     pub(crate) socket: UdpSocket,
@@ -131,8 +147,18 @@ struct Input {
     live: Arc<AtomicBool>,
 }
 
-fn open_input(input: &AudioInput) -> Result<Input, CallError> {
+fn open_input(input: Audio<AudioInput, dyn AudioSource>) -> Result<Input, CallError> {
     let live = Arc::new(AtomicBool::new(false));
+    let input = match input {
+        Audio::Named(input) => input,
+        Audio::Supplied(source) => {
+            return Ok(Input {
+                source,
+                _capture: None,
+                live,
+            })
+        }
+    };
     let source: Box<dyn AudioSource> = match input {
         AudioInput::Default => {
             let (mut producer, consumer) = sotto_rt::audio_ring(DEVICE_RING_SAMPLES);
@@ -152,7 +178,7 @@ fn open_input(input: &AudioInput) -> Result<Input, CallError> {
         }
         AudioInput::None => Box::new(SilenceSource),
         AudioInput::Tone => Box::new(ToneSource::new(TONE_FREQ_HZ, TONE_AMPLITUDE)),
-        AudioInput::File(path) => Box::new(WavSource::open(path).map_err(CallError::AudioInput)?),
+        AudioInput::File(path) => Box::new(WavSource::open(&path).map_err(CallError::AudioInput)?),
     };
     Ok(Input {
         source,
@@ -185,7 +211,7 @@ pub(crate) fn spawn_sender(setup: SenderSetup) -> Result<MediaThread<SenderGo>, 
     spawn_media(
         "sotto-send",
         move || {
-            let input = open_input(&input)?;
+            let input = open_input(input)?;
             let encoder = OpusEncoder::new(ptime_ms, bitrate_bps).map_err(CallError::Codec)?;
             Ok((input, encoder))
         },
@@ -293,7 +319,7 @@ fn pace(next: Instant, ptime: Duration) -> Instant {
 /// What the playout thread is made of.
 #[derive(Debug)]
 pub(crate) struct PlayoutSetup {
-    pub(crate) output: AudioOutput,
+    pub(crate) output: Audio<AudioOutput, dyn AudioSink>,
     pub(crate) ptime_ms: u32,
     pub(crate) jitter: JitterOutput,
     pub(crate) shared: Arc<Shared>,
@@ -307,7 +333,16 @@ struct Output {
     _playback: Option<PlaybackStream>,
 }
 
-fn open_output(output: &AudioOutput) -> Result<Output, CallError> {
+fn open_output(output: Audio<AudioOutput, dyn AudioSink>) -> Result<Output, CallError> {
+    let output = match output {
+        Audio::Named(output) => output,
+        Audio::Supplied(sink) => {
+            return Ok(Output {
+                sink,
+                _playback: None,
+            })
+        }
+    };
     let sink: Box<dyn AudioSink> = match output {
         AudioOutput::Default => {
             let (producer, mut consumer) = sotto_rt::audio_ring(DEVICE_RING_SAMPLES);
@@ -322,7 +357,9 @@ fn open_output(output: &AudioOutput) -> Result<Output, CallError> {
             });
         }
         AudioOutput::None => Box::new(NullSink),
-        AudioOutput::File(path) => Box::new(WavSink::create(path).map_err(CallError::AudioOutput)?),
+        AudioOutput::File(path) => {
+            Box::new(WavSink::create(&path).map_err(CallError::AudioOutput)?)
+        }
     };
     Ok(Output {
         sink,
@@ -358,7 +395,7 @@ pub(crate) fn spawn_playout(setup: PlayoutSetup) -> Result<MediaThread<()>, Call
     spawn_media(
         "sotto-playout",
         move || {
-            let output = open_output(&output)?;
+            let output = open_output(output)?;
             let decoder = OpusDecoder::new().map_err(CallError::Codec)?;
             Ok((output, decoder))
         },

@@ -19,12 +19,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use sotto_media::{AudioInput, AudioOutput, AudioSink, AudioSource};
 use sotto_rtp::opus::OPUS_CLOCK_RATE_HZ;
 use sotto_rtp::stats::SenderStats;
 use sotto_zrtp::cache::SqliteCache;
 use sotto_zrtp::Session;
 
-use crate::audio::{self, PlayoutSetup, SenderSetup};
+use crate::audio::{self, Audio, PlayoutSetup, SenderSetup};
 use crate::net::{self, NetSetup};
 use crate::{CallConfig, CallError, CallEvent, EndReason};
 
@@ -151,6 +152,30 @@ impl Call {
     /// call's threads. Returns at once; a caller starts ZRTP immediately, a listener waits for
     /// its peer.
     pub fn start(config: CallConfig) -> Result<Call, CallError> {
+        let input = Audio::Named(config.audio_in.clone());
+        let output = Audio::Named(config.audio_out.clone());
+        Self::start_inner(config, input, output)
+    }
+
+    /// Like [`Call::start`], but the sender thread reads `source` and the playout thread writes
+    /// `sink` instead of opening `config.audio_in` and `config.audio_out`: for applications
+    /// with an audio path of their own, and for measurements that time-stamp the samples (the
+    /// `sotto bench latency` command). As with the file twins, `source.read` is called for one
+    /// frame every ptime on the sender's clock and `sink.write` with one frame every ptime on
+    /// the playout clock, from the call's threads, and only once the call is secure.
+    pub fn start_with_audio(
+        config: CallConfig,
+        source: Box<dyn AudioSource>,
+        sink: Box<dyn AudioSink>,
+    ) -> Result<Call, CallError> {
+        Self::start_inner(config, Audio::Supplied(source), Audio::Supplied(sink))
+    }
+
+    fn start_inner(
+        config: CallConfig,
+        input: Audio<AudioInput, dyn AudioSource>,
+        output: Audio<AudioOutput, dyn AudioSink>,
+    ) -> Result<Call, CallError> {
         if !matches!(config.ptime_ms, 10 | 20) {
             return Err(CallError::Config(format!(
                 "ptime must be 10 or 20 ms, not {}",
@@ -203,7 +228,7 @@ impl Call {
         });
 
         let sender = audio::spawn_sender(SenderSetup {
-            input: config.audio_in.clone(),
+            input,
             ptime_ms: config.ptime_ms,
             bitrate_bps: config.bitrate_bps,
             socket: socket.try_clone()?,
@@ -212,7 +237,7 @@ impl Call {
             waker: waker.try_clone()?,
         })?;
         let playout = match audio::spawn_playout(PlayoutSetup {
-            output: config.audio_out.clone(),
+            output,
             ptime_ms: config.ptime_ms,
             jitter: jitter_out,
             shared: Arc::clone(&shared),
