@@ -436,29 +436,50 @@ struct FramePlayer {
 }
 
 impl FramePlayer {
-    /// One frame to the sink every ptime until the call stops.
+    /// One frame to the sink every ptime until the call stops. The sender's clock and ours run
+    /// at the same rate but an arbitrary phase apart; left alone, a frame waits up to a whole
+    /// ptime for our tick. So the tick is phase-locked to the packets: a frame that waited
+    /// longer than the jitter buffer's target plus [`PHASE_MARGIN`] pulls the next tick
+    /// earlier, and a frame missed while its packet was still on its way pushes it
+    /// [`PHASE_BACKOFF`] later.
     fn run(mut self, sink: &mut dyn AudioSink) -> Result<(), String> {
         let mut pcm = vec![0i16; MAX_DECODED_SAMPLES];
         let mut next = Instant::now();
         while !self.shared.stopped() {
-            let n = self.next_frame(&mut pcm);
+            let (n, kind) = self.next_frame(&mut pcm);
             sink.write(&pcm[..n])
                 .map_err(|e| format!("writing the audio output: {e}"))?;
-            let delay = self.jitter.stats().playout_delay_ms;
+            let stats = self.jitter.stats();
             self.shared
                 .jitter_buffer_ms
-                .store(u64::from(delay), Ordering::Relaxed);
+                .store(u64::from(stats.playout_delay_ms), Ordering::Relaxed);
+            let waited = Duration::from_millis(u64::from(stats.playout_delay_ms));
+            let wanted = Duration::from_millis(u64::from(stats.target_delay_ms)) + PHASE_MARGIN;
+            match kind {
+                Popped::Frame if waited > wanted => {
+                    next -= ((waited - wanted) / 2).clamp(PHASE_STEP, PHASE_STEP_MAX);
+                }
+                Popped::Missed => next += PHASE_BACKOFF,
+                Popped::Frame | Popped::Silence => {}
+            }
             next = pace(next, self.ptime);
         }
         Ok(())
     }
 
-    /// Decodes, recovers or conceals the next frame into `pcm`; returns its length.
-    fn next_frame(&mut self, pcm: &mut [i16]) -> usize {
+    /// Decodes, recovers or conceals the next frame into `pcm`; returns its length and what
+    /// the jitter buffer had.
+    fn next_frame(&mut self, pcm: &mut [i16]) -> (usize, Popped) {
         let frame = self.frame_samples;
         let shared = &self.shared;
         let decoder = &mut self.decoder;
-        let decoded = match self.jitter.pop_rt(Instant::now()) {
+        let popped = self.jitter.pop_rt(Instant::now());
+        let kind = match popped {
+            Playout::Frame(_) => Popped::Frame,
+            Playout::Lost { .. } => Popped::Missed,
+            Playout::Empty => Popped::Silence,
+        };
+        let decoded = match popped {
             Playout::Frame(packet) => {
                 shared.frames_played.fetch_add(1, Ordering::Relaxed);
                 decoder.decode(packet, pcm)
@@ -476,7 +497,7 @@ impl FramePlayer {
                 Ok(frame)
             }
         };
-        match decoded {
+        let n = match decoded {
             Ok(n) => n.min(pcm.len()),
             // An undecodable packet from an authenticated peer: play the concealment instead.
             Err(_) => {
@@ -486,6 +507,27 @@ impl FramePlayer {
                     frame
                 })
             }
-        }
+        };
+        (n, kind)
     }
 }
+
+/// What the jitter buffer handed the playout thread for one tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Popped {
+    Frame,
+    /// A frame was due but its packet was not there.
+    Missed,
+    /// Nothing to play yet (before the first packet, or rebuffering).
+    Silence,
+}
+
+/// How much longer than the jitter buffer's target a frame may wait before the playout tick
+/// moves earlier: room for scheduling noise on a loaded machine.
+const PHASE_MARGIN: Duration = Duration::from_millis(3);
+/// How far the playout tick moves earlier per frame that waited too long: half the excess,
+/// within these bounds, so it locks within a few frames without overshooting.
+const PHASE_STEP: Duration = Duration::from_millis(1);
+const PHASE_STEP_MAX: Duration = Duration::from_millis(5);
+/// How far the playout tick moves later after a frame that was missed.
+const PHASE_BACKOFF: Duration = Duration::from_millis(2);

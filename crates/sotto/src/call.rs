@@ -220,10 +220,9 @@ impl Call {
         let (jitter_in, jitter_out) = sotto_rt::jitter_buffer(sotto_rt::JitterConfig {
             frame_samples,
             clock_rate_hz: OPUS_CLOCK_RATE_HZ,
-            // Sender and playout tick on independent clocks at the same rate; with no margin a
-            // packet arriving in the same millisecond as its play-out tick flips between
-            // just in time and late, and each flip costs a concealed frame.
-            min_delay_ms: config.ptime_ms,
+            // No fixed floor: the playout tick is phase-locked a few milliseconds behind the
+            // packets (audio.rs), and the adaptive target covers the network's jitter.
+            min_delay_ms: 0,
             ..sotto_rt::JitterConfig::default()
         });
 
