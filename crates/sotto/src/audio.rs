@@ -21,7 +21,7 @@ use sotto_rtp::srtp::SrtpSender;
 use sotto_rtp::OpusPacketizer;
 
 use crate::call::{Command, Shared, Waker};
-use crate::CallError;
+use crate::Error;
 
 /// Frequency of the tone [`AudioInput::Tone`] sends.
 pub const TONE_FREQ_HZ: f32 = 440.0;
@@ -69,10 +69,10 @@ impl<G> MediaThread<G> {
 /// runs `run`. Returns once `open` has finished.
 fn spawn_media<G: Send + 'static, T: 'static>(
     name: &str,
-    open: impl FnOnce() -> Result<T, CallError> + Send + 'static,
+    open: impl FnOnce() -> Result<T, Error> + Send + 'static,
     run: impl FnOnce(T, Receiver<G>) -> Result<(), String> + Send + 'static,
-) -> Result<MediaThread<G>, CallError> {
-    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), CallError>>();
+) -> Result<MediaThread<G>, Error> {
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), Error>>();
     let (go, go_rx) = mpsc::sync_channel(1);
     let handle = thread::Builder::new()
         .name(name.to_owned())
@@ -93,7 +93,7 @@ fn spawn_media<G: Send + 'static, T: 'static>(
             let _ = thread.join();
             Err(e)
         }
-        Err(_) => Err(CallError::Io(std::io::Error::other(
+        Err(_) => Err(Error::Io(std::io::Error::other(
             thread
                 .join()
                 .err()
@@ -147,7 +147,7 @@ struct Input {
     live: Arc<AtomicBool>,
 }
 
-fn open_input(input: Audio<AudioInput, dyn AudioSource>) -> Result<Input, CallError> {
+fn open_input(input: Audio<AudioInput, dyn AudioSource>) -> Result<Input, Error> {
     let live = Arc::new(AtomicBool::new(false));
     let input = match input {
         Audio::Named(input) => input,
@@ -169,7 +169,7 @@ fn open_input(input: Audio<AudioInput, dyn AudioSource>) -> Result<Input, CallEr
                     producer.push_rt(samples);
                 }
             })
-            .map_err(CallError::AudioInput)?;
+            .map_err(Error::AudioInput)?;
             return Ok(Input {
                 source: Box::new(RingSource(consumer)),
                 _capture: Some(capture),
@@ -178,7 +178,7 @@ fn open_input(input: Audio<AudioInput, dyn AudioSource>) -> Result<Input, CallEr
         }
         AudioInput::None => Box::new(SilenceSource),
         AudioInput::Tone => Box::new(ToneSource::new(TONE_FREQ_HZ, TONE_AMPLITUDE)),
-        AudioInput::File(path) => Box::new(WavSource::open(&path).map_err(CallError::AudioInput)?),
+        AudioInput::File(path) => Box::new(WavSource::open(&path).map_err(Error::AudioInput)?),
     };
     Ok(Input {
         source,
@@ -198,7 +198,7 @@ impl AudioSource for RingSource {
 }
 
 /// Starts the sender thread; returns once its input and encoder are open.
-pub(crate) fn spawn_sender(setup: SenderSetup) -> Result<MediaThread<SenderGo>, CallError> {
+pub(crate) fn spawn_sender(setup: SenderSetup) -> Result<MediaThread<SenderGo>, Error> {
     let SenderSetup {
         input,
         ptime_ms,
@@ -212,7 +212,7 @@ pub(crate) fn spawn_sender(setup: SenderSetup) -> Result<MediaThread<SenderGo>, 
         "sotto-send",
         move || {
             let input = open_input(input)?;
-            let encoder = OpusEncoder::new(ptime_ms, bitrate_bps).map_err(CallError::Codec)?;
+            let encoder = OpusEncoder::new(ptime_ms, bitrate_bps).map_err(Error::Codec)?;
             Ok((input, encoder))
         },
         move |(input, encoder), go: Receiver<SenderGo>| {
@@ -262,7 +262,17 @@ impl FrameSender {
         let mut opus = [0u8; MAX_PACKET_LEN];
         let mut packet = [0u8; MAX_PACKET_LEN];
         let mut next = Instant::now();
+        let mut loss_hint = u32::MAX;
         while !self.shared.stopped() {
+            // The peer's loss reports steer how much in-band FEC the encoder adds.
+            let reported = self.shared.peer_loss_percent.load(Ordering::Relaxed);
+            if reported != loss_hint && reported <= 100 {
+                loss_hint = reported;
+                let percent = i32::try_from(reported).unwrap_or(100);
+                self.encoder
+                    .set_packet_loss_percent(percent)
+                    .map_err(|e| format!("opus encoder: {e}"))?;
+            }
             let n = self
                 .source
                 .read(&mut pcm)
@@ -333,7 +343,7 @@ struct Output {
     _playback: Option<PlaybackStream>,
 }
 
-fn open_output(output: Audio<AudioOutput, dyn AudioSink>) -> Result<Output, CallError> {
+fn open_output(output: Audio<AudioOutput, dyn AudioSink>) -> Result<Output, Error> {
     let output = match output {
         Audio::Named(output) => output,
         Audio::Supplied(sink) => {
@@ -350,16 +360,14 @@ fn open_output(output: Audio<AudioOutput, dyn AudioSink>) -> Result<Output, Call
                 // An empty ring plays silence; the ring counts the underrun.
                 consumer.pop_or_silence_rt(out);
             })
-            .map_err(CallError::AudioOutput)?;
+            .map_err(Error::AudioOutput)?;
             return Ok(Output {
                 sink: Box::new(RingSink(producer)),
                 _playback: Some(playback),
             });
         }
         AudioOutput::None => Box::new(NullSink),
-        AudioOutput::File(path) => {
-            Box::new(WavSink::create(&path).map_err(CallError::AudioOutput)?)
-        }
+        AudioOutput::File(path) => Box::new(WavSink::create(&path).map_err(Error::AudioOutput)?),
     };
     Ok(Output {
         sink,
@@ -383,7 +391,7 @@ impl AudioSink for RingSink {
 }
 
 /// Starts the playout thread; returns once its output and decoder are open.
-pub(crate) fn spawn_playout(setup: PlayoutSetup) -> Result<MediaThread<()>, CallError> {
+pub(crate) fn spawn_playout(setup: PlayoutSetup) -> Result<MediaThread<()>, Error> {
     let PlayoutSetup {
         output,
         ptime_ms,
@@ -396,7 +404,7 @@ pub(crate) fn spawn_playout(setup: PlayoutSetup) -> Result<MediaThread<()>, Call
         "sotto-playout",
         move || {
             let output = open_output(output)?;
-            let decoder = OpusDecoder::new().map_err(CallError::Codec)?;
+            let decoder = OpusDecoder::new().map_err(Error::Codec)?;
             Ok((output, decoder))
         },
         move |(mut output, decoder), go: Receiver<()>| {

@@ -13,7 +13,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -27,7 +27,7 @@ use sotto_zrtp::Session;
 
 use crate::audio::{self, Audio, PlayoutSetup, SenderSetup};
 use crate::net::{self, NetSetup};
-use crate::{CallConfig, CallError, CallEvent, EndReason};
+use crate::{CallConfig, CallEvent, EndReason, Error};
 
 /// A request from the application or a media thread to the network thread.
 #[derive(Debug)]
@@ -86,6 +86,9 @@ pub(crate) struct Shared {
     pub(crate) frames_played: AtomicU64,
     pub(crate) frames_concealed: AtomicU64,
     pub(crate) jitter_buffer_ms: AtomicU64,
+    /// Loss the peer reports for our stream (RTCP fraction lost, in percent), which tells the
+    /// Opus encoder how much in-band FEC to spend; `u32::MAX` until the first report.
+    pub(crate) peer_loss_percent: AtomicU32,
 }
 
 impl Shared {
@@ -98,6 +101,7 @@ impl Shared {
             frames_played: AtomicU64::new(0),
             frames_concealed: AtomicU64::new(0),
             jitter_buffer_ms: AtomicU64::new(0),
+            peer_loss_percent: AtomicU32::new(u32::MAX),
         }
     }
 
@@ -151,7 +155,7 @@ impl Call {
     /// Binds the socket, opens the ZID cache and the audio input and output, and starts the
     /// call's threads. Returns at once; a caller starts ZRTP immediately, a listener waits for
     /// its peer.
-    pub fn start(config: CallConfig) -> Result<Call, CallError> {
+    pub fn start(config: CallConfig) -> Result<Call, Error> {
         let input = Audio::Named(config.audio_in.clone());
         let output = Audio::Named(config.audio_out.clone());
         Self::start_inner(config, input, output)
@@ -167,7 +171,7 @@ impl Call {
         config: CallConfig,
         source: Box<dyn AudioSource>,
         sink: Box<dyn AudioSink>,
-    ) -> Result<Call, CallError> {
+    ) -> Result<Call, Error> {
         Self::start_inner(config, Audio::Supplied(source), Audio::Supplied(sink))
     }
 
@@ -175,9 +179,9 @@ impl Call {
         config: CallConfig,
         input: Audio<AudioInput, dyn AudioSource>,
         output: Audio<AudioOutput, dyn AudioSink>,
-    ) -> Result<Call, CallError> {
+    ) -> Result<Call, Error> {
         if !matches!(config.ptime_ms, 10 | 20) {
-            return Err(CallError::Config(format!(
+            return Err(Error::Config(format!(
                 "ptime must be 10 or 20 ms, not {}",
                 config.ptime_ms
             )));
@@ -188,21 +192,21 @@ impl Call {
             ("stats interval", config.stats_interval),
         ] {
             if value.is_zero() {
-                return Err(CallError::Config(format!("the {name} must not be zero")));
+                return Err(Error::Config(format!("the {name} must not be zero")));
             }
         }
         let socket = UdpSocket::bind(config.bind).map_err(|source| {
             if source.kind() == io::ErrorKind::AddrInUse {
-                CallError::PortInUse { addr: config.bind }
+                Error::PortInUse { addr: config.bind }
             } else {
-                CallError::Bind {
+                Error::Bind {
                     addr: config.bind,
                     source,
                 }
             }
         })?;
         let local_addr = socket.local_addr()?;
-        let cache = SqliteCache::open(&config.cache_path).map_err(|source| CallError::Cache {
+        let cache = SqliteCache::open(&config.cache_path).map_err(|source| Error::Cache {
             path: config.cache_path.clone(),
             source,
         })?;
@@ -210,7 +214,7 @@ impl Call {
         let mut zrtp = config.zrtp.clone();
         zrtp.ssrc = ids.ssrc;
         let session = Session::new(zrtp, Arc::new(cache), &mut rand_core::OsRng, Instant::now())
-            .map_err(CallError::Zrtp)?;
+            .map_err(Error::ZrtpConfig)?;
 
         let shared = Arc::new(Shared::new());
         let (commands, command_rx) = mpsc::channel();

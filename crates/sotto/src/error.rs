@@ -1,13 +1,13 @@
-//! The engine's error type.
+//! The engine's error type: one for the crate, as in every sotto crate.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Why a call could not start. Grouped as: the local setup (address, files, devices), the
-/// configuration, and the operating system.
+/// What can go wrong in the engine. Grouped as: the local setup (address, files, devices), the
+/// configuration, the peer (a handshake that does not complete), and the operating system.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum CallError {
+pub enum Error {
     // -- the local setup --
     /// Another socket holds the port.
     #[error("udp port {} is already in use on {}; choose another port or stop the program using it", .addr.port(), .addr.ip())]
@@ -46,7 +46,21 @@ pub enum CallError {
     Codec(sotto_media::Error),
     /// The ZRTP settings are unusable.
     #[error("zrtp configuration: {0}")]
-    Zrtp(sotto_zrtp::Error),
+    ZrtpConfig(sotto_zrtp::Error),
+    // -- the peer --
+    /// The ZRTP handshake failed (the peer refused, timed out or misbehaved).
+    #[error("zrtp handshake failed: {0}")]
+    Handshake(#[from] sotto_zrtp::Error),
+    /// Nothing usable arrived before the deadline.
+    #[error(
+        "no zrtp answer from {peer} within {waited:?}; is the peer running and reachable over udp?"
+    )]
+    NoAnswer {
+        /// Where we sent (or `*` when listening).
+        peer: String,
+        /// How long we waited.
+        waited: std::time::Duration,
+    },
     // -- the operating system --
     /// A socket option or thread could not be set up.
     #[error("cannot set up the call: {0}")]

@@ -42,7 +42,7 @@ pub mod zrtp_udp;
 pub use audio::{TONE_AMPLITUDE, TONE_FREQ_HZ};
 pub use call::Call;
 pub use config::CallConfig;
-pub use error::CallError;
+pub use error::Error;
 pub use event::{CallEvent, CallStats, EndReason};
 
 pub use sotto_media as media;

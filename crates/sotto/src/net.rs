@@ -22,7 +22,8 @@ use sotto_zrtp::{Event, Input, SecureInfo, Session};
 
 use crate::audio::{MediaThread, SenderGo};
 use crate::call::{Command, Shared};
-use crate::zrtp_udp::{HandshakeError, ZrtpLink};
+use crate::zrtp_udp::ZrtpLink;
+use crate::Error;
 use crate::{CallConfig, CallEvent, CallStats, EndReason};
 
 /// RTCP report interval (RFC 3550's 5 s minimum, without the randomisation: one stream, two
@@ -371,7 +372,7 @@ impl Net {
 
     fn handshake_timed_out(&mut self) -> String {
         if self.link.stats().accepted == 0 {
-            HandshakeError::NoAnswer {
+            Error::NoAnswer {
                 peer: self
                     .link
                     .peer()
@@ -646,6 +647,8 @@ impl Media {
                 if let Some(rtt) = shared.sender_stats().round_trip_time(&block, now) {
                     self.rtt = Some(rtt);
                 }
+                let percent = (u32::from(block.fraction_lost) * 100 + 128) / 256;
+                shared.peer_loss_percent.store(percent, Ordering::Relaxed);
             }
         }
         None

@@ -10,27 +10,7 @@ use std::time::{Duration, Instant};
 use sotto_zrtp::wire;
 use sotto_zrtp::{Event, Input, Output, SecureInfo, Session};
 
-/// Why a handshake over UDP did not complete.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum HandshakeError {
-    /// The ZRTP session failed (the peer refused, timed out or misbehaved).
-    #[error("zrtp handshake failed: {0}")]
-    Zrtp(#[from] sotto_zrtp::Error),
-    /// Nothing usable arrived before the deadline.
-    #[error(
-        "no zrtp answer from {peer} within {waited:?}; is the peer running and reachable over udp?"
-    )]
-    NoAnswer {
-        /// Where we sent (or `*` when listening).
-        peer: String,
-        /// How long we waited.
-        waited: Duration,
-    },
-    /// The socket failed.
-    #[error("udp socket: {0}")]
-    Io(#[from] std::io::Error),
-}
+use crate::Error;
 
 /// Counters of one handshake, for status lines and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -179,7 +159,7 @@ impl ZrtpOverUdp {
     }
 
     /// Runs until the session is secure, fails, or `give_up` passes without completion.
-    pub fn handshake(&mut self, give_up: Duration) -> Result<Box<SecureInfo>, HandshakeError> {
+    pub fn handshake(&mut self, give_up: Duration) -> Result<Box<SecureInfo>, Error> {
         let end = Instant::now() + give_up;
         loop {
             if let Some(info) = self.flush()? {
@@ -187,7 +167,7 @@ impl ZrtpOverUdp {
             }
             let now = Instant::now();
             if now >= end {
-                return Err(HandshakeError::NoAnswer {
+                return Err(Error::NoAnswer {
                     peer: self
                         .link
                         .peer()
@@ -201,7 +181,7 @@ impl ZrtpOverUdp {
     }
 
     /// Keeps answering the peer (a lost Conf2ACK, a repeated Hello) until `until`.
-    pub fn serve_until(&mut self, until: Instant) -> Result<(), HandshakeError> {
+    pub fn serve_until(&mut self, until: Instant) -> Result<(), Error> {
         while Instant::now() < until {
             self.flush()?;
             let wake = self.link.deadline.map_or(until, |d| d.min(until));
@@ -211,7 +191,7 @@ impl ZrtpOverUdp {
     }
 
     /// Sends what the session has queued; returns the secure event if one came out.
-    fn flush(&mut self) -> Result<Option<Box<SecureInfo>>, HandshakeError> {
+    fn flush(&mut self) -> Result<Option<Box<SecureInfo>>, Error> {
         let mut secure = None;
         let mut failed = None;
         let socket = &self.socket;
@@ -230,7 +210,7 @@ impl ZrtpOverUdp {
     }
 
     /// Waits for one datagram or `wake`, feeding the session either way.
-    fn receive_until(&mut self, wake: Instant) -> Result<(), HandshakeError> {
+    fn receive_until(&mut self, wake: Instant) -> Result<(), Error> {
         let mut buf = [0u8; 2048];
         let wait = wake
             .saturating_duration_since(Instant::now())

@@ -4,7 +4,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 
 use sotto::media::{AudioInput, AudioOutput};
-use sotto::{Call, CallConfig, CallError};
+use sotto::{Call, CallConfig, Error};
 
 fn scratch(ext: &str) -> PathBuf {
     sotto_testkit::scratch_path(Path::new(env!("CARGO_TARGET_TMPDIR")), ext).expect("scratch")
@@ -19,7 +19,7 @@ fn a_port_in_use_says_so() {
     let taken = UdpSocket::bind(loopback()).expect("bind");
     let addr = taken.local_addr().expect("addr");
     let err = Call::start(CallConfig::new(addr, None, scratch("sqlite"))).expect_err("in use");
-    assert!(matches!(err, CallError::PortInUse { .. }), "{err:?}");
+    assert!(matches!(err, Error::PortInUse { .. }), "{err:?}");
     let message = err.to_string();
     assert!(
         message.contains(&format!("port {} is already in use", addr.port())),
@@ -33,7 +33,7 @@ fn a_missing_input_file_says_which() {
     let mut config = CallConfig::new(loopback(), None, scratch("sqlite"));
     config.audio_in = AudioInput::File(PathBuf::from("/nonexistent/talk.wav"));
     let err = Call::start(config).expect_err("missing file");
-    assert!(matches!(err, CallError::AudioInput(_)), "{err:?}");
+    assert!(matches!(err, Error::AudioInput(_)), "{err:?}");
     assert!(err.to_string().contains("/nonexistent/talk.wav"), "{err}");
 }
 
@@ -42,7 +42,7 @@ fn an_unwritable_output_file_is_an_output_error() {
     let mut config = CallConfig::new(loopback(), None, scratch("sqlite"));
     config.audio_out = AudioOutput::File(PathBuf::from("/nonexistent/dir/out.wav"));
     let err = Call::start(config).expect_err("unwritable");
-    assert!(matches!(err, CallError::AudioOutput(_)), "{err:?}");
+    assert!(matches!(err, Error::AudioOutput(_)), "{err:?}");
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn a_cache_in_a_missing_directory_says_create_it() {
         PathBuf::from("/nonexistent/dir/zid.sqlite"),
     );
     let err = Call::start(config).expect_err("no directory");
-    assert!(matches!(err, CallError::Cache { .. }), "{err:?}");
+    assert!(matches!(err, Error::Cache { .. }), "{err:?}");
     assert!(err.to_string().contains("create it"), "{err}");
 }
 
