@@ -168,7 +168,10 @@ pub fn event_json(event: &CallEvent) -> Option<Value> {
 pub fn ended_well(reason: &EndReason) -> bool {
     matches!(
         reason,
-        EndReason::HungUp | EndReason::DurationReached | EndReason::PeerGone
+        EndReason::HungUp
+            | EndReason::DurationReached
+            | EndReason::PeerHungUp
+            | EndReason::PeerGone
     )
 }
 

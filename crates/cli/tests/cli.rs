@@ -480,7 +480,7 @@ fn two_processes_agree_on_the_sas_and_hear_each_other() {
     for events in [&calls, &listens] {
         let reason = &event(events, "ended")["reason"];
         assert!(
-            reason == "duration reached" || reason == "peer gone",
+            reason == "duration reached" || reason == "peer hung up",
             "{reason}"
         );
     }

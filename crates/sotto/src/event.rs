@@ -75,7 +75,9 @@ pub enum EndReason {
     HungUp,
     /// The configured duration passed after the call became secure.
     DurationReached,
-    /// The peer sent nothing for `peer_timeout`, or said goodbye (RTCP BYE).
+    /// The peer said goodbye (RTCP BYE).
+    PeerHungUp,
+    /// The peer sent nothing for `peer_timeout`: it vanished (crashed, lost its network).
     PeerGone,
     /// ZRTP did not complete: no answer in time, or the peer refused or misbehaved.
     HandshakeFailed(String),
@@ -88,6 +90,7 @@ impl fmt::Display for EndReason {
         match self {
             EndReason::HungUp => f.write_str("hung up"),
             EndReason::DurationReached => f.write_str("duration reached"),
+            EndReason::PeerHungUp => f.write_str("peer hung up"),
             EndReason::PeerGone => f.write_str("peer gone"),
             EndReason::HandshakeFailed(why) => write!(f, "handshake failed: {why}"),
             EndReason::Failed(why) => write!(f, "failed: {why}"),

@@ -640,7 +640,7 @@ impl Media {
                     sr.blocks
                 }
                 RtcpPacket::ReceiverReport(rr) => rr.blocks,
-                RtcpPacket::Bye(_) => return Some(EndReason::PeerGone),
+                RtcpPacket::Bye(_) => return Some(EndReason::PeerHungUp),
                 _ => continue,
             };
             for block in blocks.iter().filter(|b| b.ssrc == own_ssrc) {

@@ -116,7 +116,7 @@ fn call_once(
     // The caller's RTCP BYE ends the listener.
     let listener_events = events_until_end(&listener, Duration::from_secs(15));
     assert_eq!(caller.wait(), EndReason::DurationReached);
-    assert_eq!(listener.wait(), EndReason::PeerGone);
+    assert_eq!(listener.wait(), EndReason::PeerHungUp);
 
     assert_eq!(sas(&caller_events), sas(&listener_events));
     let (caller_role, caller_peer) = secure(&caller_events);

@@ -44,7 +44,7 @@ fn call(listener_cache: &Path, caller_cache: &Path, verify: bool) -> [(bool, boo
         }
     });
     assert_eq!(caller.wait(), EndReason::DurationReached);
-    assert_eq!(listener.wait(), EndReason::PeerGone);
+    assert_eq!(listener.wait(), EndReason::PeerHungUp);
     sides
 }
 
