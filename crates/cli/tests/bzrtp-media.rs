@@ -8,6 +8,10 @@ mod bzrtp;
 #[path = "../../rtp/tests/support/libsrtp.rs"]
 mod libsrtp;
 
+#[path = "support/json.rs"]
+mod json;
+
+use json::{event, json_events};
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -16,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use bzrtp::{BzrtpPeer, PeerConfig, PeerReport};
 use libsrtp::{Kind, Mode};
-use serde_json::Value;
 use sotto_media::OpusDecoder;
 use sotto_rtp::{classify, opus_payload, PacketKind, RtpPacket};
 
@@ -79,20 +82,6 @@ fn wait_bounded(mut child: Child, what: &str, log: &str) -> Output {
             None => thread::sleep(Duration::from_millis(50)),
         }
     }
-}
-
-fn json_events(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
-        .collect()
-}
-
-fn event<'a>(events: &'a [Value], name: &str) -> &'a Value {
-    events
-        .iter()
-        .find(|e| e["event"] == name)
-        .unwrap_or_else(|| panic!("no {name} event in {events:?}"))
 }
 
 /// libsrtp's name for the SRTP profile ZRTP negotiated.

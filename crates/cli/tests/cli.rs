@@ -1,13 +1,15 @@
 //! The `sotto` binary as a user runs it: help, bad input, the relay, the demo and a call between
 //! two processes over loopback UDP.
 
+#[path = "support/json.rs"]
+mod json;
+
+use json::{event, json_events};
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, ChildStdout, Command, Output, Stdio};
 use std::time::Duration;
-
-use serde_json::Value;
 
 fn sotto() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sotto"))
@@ -339,20 +341,6 @@ fn wait_for_port(stderr: &mut BufReader<ChildStderr>) -> u16 {
                 .unwrap_or_else(|| panic!("no port in {line:?}"));
         }
     }
-}
-
-fn json_events(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
-        .collect()
-}
-
-fn event<'a>(events: &'a [Value], name: &str) -> &'a Value {
-    events
-        .iter()
-        .find(|e| e["event"] == name)
-        .unwrap_or_else(|| panic!("no {name} event in {events:?}"))
 }
 
 /// Fraction of a window's energy in its strongest frequency between 100 Hz and 4 kHz, and that

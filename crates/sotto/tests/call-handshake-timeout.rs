@@ -2,19 +2,14 @@
 //! timeout (the ICMP errors it gets on the way do not end it sooner); a listener nobody calls
 //! waits until hung up.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+#[path = "support/call.rs"]
+mod support;
+
+use std::net::UdpSocket;
 use std::time::Duration;
+use support::{loopback, scratch};
 
 use sotto::{Call, CallConfig, CallEvent, EndReason};
-
-fn scratch(ext: &str) -> PathBuf {
-    sotto_testkit::scratch_path(Path::new(env!("CARGO_TARGET_TMPDIR")), ext).expect("scratch")
-}
-
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().expect("addr")
-}
 
 #[test]
 fn calling_nobody_ends_with_handshake_failed() {

@@ -1,9 +1,13 @@
 //! Two calls in one process over real loopback UDP: ZRTP completes with the same SAS on both
 //! sides, and the audio one sends (a tone, or the speech fixture) is what the other writes.
 
+#[path = "support/call.rs"]
+mod support;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
+use support::{loopback, scratch};
 
 use sotto::media::{AudioInput, AudioOutput, AudioSource, WavSource};
 use sotto::{
@@ -11,14 +15,6 @@ use sotto::{
 };
 
 const RATE: f64 = 48_000.0;
-
-fn scratch(ext: &str) -> PathBuf {
-    sotto_testkit::scratch_path(Path::new(env!("CARGO_TARGET_TMPDIR")), ext).expect("scratch")
-}
-
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().expect("addr")
-}
 
 /// Events until `Ended`, which must come within `limit`.
 fn events_until_end(call: &Call, limit: Duration) -> Vec<CallEvent> {

@@ -1,24 +1,19 @@
 //! Nothing but ZRTP leaves a call before ZRTP is secure: a peer that answers the Hello but
 //! never the Commit sees only ZRTP packets, though the call has a tone to send.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+#[path = "support/call.rs"]
+mod support;
+
+use std::net::UdpSocket;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{loopback, scratch};
 
 use sotto::media::AudioInput;
 use sotto::{Call, CallConfig, CallEvent, EndReason};
 use sotto_rtp::{classify, PacketKind};
 use sotto_zrtp::cache::MemoryCache;
 use sotto_zrtp::{Input, Output, Session, SessionConfig};
-
-fn scratch(ext: &str) -> PathBuf {
-    sotto_testkit::scratch_path(Path::new(env!("CARGO_TARGET_TMPDIR")), ext).expect("scratch")
-}
-
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().expect("addr")
-}
 
 #[test]
 fn a_stalled_handshake_sends_only_zrtp() {

@@ -2,25 +2,14 @@
 //! it decrypts with the keys the peer derived and decodes to the tone; when the peer falls
 //! silent the call ends with PeerGone after the peer timeout.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+#[path = "support/call.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
-use sotto::media::{AudioInput, OpusDecoder};
-use sotto::zrtp_udp::ZrtpOverUdp;
-use sotto::{Call, CallConfig, CallEvent, EndReason, TONE_FREQ_HZ};
+use sotto::media::OpusDecoder;
+use sotto::{CallEvent, EndReason, TONE_FREQ_HZ};
 use sotto_rtp::{classify, opus_payload, srtp, PacketKind};
-use sotto_zrtp::cache::MemoryCache;
-use sotto_zrtp::{Session, SessionConfig};
-
-fn scratch(ext: &str) -> PathBuf {
-    sotto_testkit::scratch_path(Path::new(env!("CARGO_TARGET_TMPDIR")), ext).expect("scratch")
-}
-
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().expect("addr")
-}
 
 /// Zero crossings per second of `x`, twice the frequency of a pure tone.
 fn crossings_per_second(x: &[i16]) -> f64 {
@@ -30,25 +19,15 @@ fn crossings_per_second(x: &[i16]) -> f64 {
 
 #[test]
 fn media_flows_to_a_silent_peer_until_it_is_gone() {
-    let peer_socket = UdpSocket::bind(loopback()).expect("bind");
-    let peer_addr = peer_socket.local_addr().expect("addr");
-    let tap = peer_socket.try_clone().expect("clone");
-
-    let mut config = CallConfig::new(loopback(), Some(peer_addr), scratch("sqlite"));
-    config.audio_in = AudioInput::Tone;
-    config.peer_timeout = Duration::from_millis(1500);
-    let call = Call::start(config).expect("start");
-    let call_addr = call.local_addr();
-
-    let session = Session::new(
-        SessionConfig::default(),
-        Arc::new(MemoryCache::new()),
-        &mut rand_core::OsRng,
-        Instant::now(),
-    )
-    .expect("session");
-    let mut peer = ZrtpOverUdp::new(peer_socket, Some(call_addr), session);
-    let info = peer.handshake(Duration::from_secs(10)).expect("handshake");
+    let support::ZrtpPeerCall {
+        call,
+        call_addr,
+        link: mut peer,
+        info,
+        tap,
+    } = support::call_a_zrtp_peer(|config| {
+        config.peer_timeout = Duration::from_millis(1500);
+    });
     // Answer a lost Conf2ACK, then never send again.
     peer.serve_until(Instant::now() + Duration::from_millis(200))
         .expect("serve");

@@ -2,48 +2,27 @@
 //! CNAME about what was sent; an RR answering it gives the call its round-trip time; hanging
 //! up sends BYE.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+#[path = "support/call.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
-use sotto::media::AudioInput;
-use sotto::zrtp_udp::ZrtpOverUdp;
-use sotto::{Call, CallConfig, CallEvent, EndReason};
+use sotto::{CallEvent, EndReason};
 use sotto_rtp::rtcp::{self, ReceiverReport, ReportBlock, RtcpPacket};
 use sotto_rtp::stats::ntp_middle;
 use sotto_rtp::{classify, srtp, PacketKind};
-use sotto_zrtp::cache::MemoryCache;
-use sotto_zrtp::{Session, SessionConfig};
-
-fn scratch(ext: &str) -> PathBuf {
-    sotto_testkit::scratch_path(Path::new(env!("CARGO_TARGET_TMPDIR")), ext).expect("scratch")
-}
-
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().expect("addr")
-}
 
 #[test]
 fn sender_reports_give_rtt_and_hanging_up_says_bye() {
-    let peer_socket = UdpSocket::bind(loopback()).expect("bind");
-    let peer_addr = peer_socket.local_addr().expect("addr");
-    let tap = peer_socket.try_clone().expect("clone");
-    let mut config = CallConfig::new(loopback(), Some(peer_addr), scratch("sqlite"));
-    config.audio_in = AudioInput::Tone;
-    config.stats_interval = Duration::from_millis(200);
-    let call = Call::start(config).expect("start");
-    let call_addr = call.local_addr();
-
-    let session = Session::new(
-        SessionConfig::default(),
-        Arc::new(MemoryCache::new()),
-        &mut rand_core::OsRng,
-        Instant::now(),
-    )
-    .expect("session");
-    let mut peer = ZrtpOverUdp::new(peer_socket, Some(call_addr), session);
-    let info = peer.handshake(Duration::from_secs(10)).expect("handshake");
+    let support::ZrtpPeerCall {
+        call,
+        call_addr,
+        link: _peer,
+        info,
+        tap,
+    } = support::call_a_zrtp_peer(|config| {
+        config.stats_interval = Duration::from_millis(200);
+    });
     let (mut peer_tx, mut peer_rx) = srtp::from_zrtp(&info).expect("keys");
 
     // Wait for the first SR (half the 5 s interval after secure), answer it with an RR.

@@ -1,19 +1,14 @@
 //! `set_sas_verified` reaches the ZID cache: after both ends mark the SAS verified in one call,
 //! the next call between the same two caches reports it verified, with no cache mismatch.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+#[path = "support/call.rs"]
+mod support;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
+use support::{loopback, scratch};
 
 use sotto::{Call, CallConfig, CallEvent, EndReason};
-
-fn scratch(ext: &str) -> PathBuf {
-    sotto_testkit::scratch_path(Path::new(env!("CARGO_TARGET_TMPDIR")), ext).expect("scratch")
-}
-
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().expect("addr")
-}
 
 /// One short call between the two caches; each side marks the SAS verified when `verify`.
 /// Returns each side's (verified, cache_mismatch) from its Sas event.

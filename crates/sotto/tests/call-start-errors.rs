@@ -1,18 +1,14 @@
 //! What cannot start a call is a clear error from `Call::start`, before any thread runs.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+#[path = "support/call.rs"]
+mod support;
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use support::{loopback, scratch};
 
 use sotto::media::{AudioInput, AudioOutput};
 use sotto::{Call, CallConfig, Error};
-
-fn scratch(ext: &str) -> PathBuf {
-    sotto_testkit::scratch_path(Path::new(env!("CARGO_TARGET_TMPDIR")), ext).expect("scratch")
-}
-
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().expect("addr")
-}
 
 #[test]
 fn a_port_in_use_says_so() {
