@@ -4,45 +4,17 @@
 //! decoder and resampler run next to device callbacks. DESIGN.md has encode at 0.23 ms and
 //! decode at 0.03-0.05 ms.
 
-use std::alloc::System;
 use std::hint::black_box;
-use std::path::Path;
 
 use criterion::{criterion_group, Criterion, Throughput};
-use sotto_media::{AudioSource, OpusDecoder, OpusEncoder, Resampler, ToneSource, WavSource};
-use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+use sotto_media::{AudioSource, OpusDecoder, OpusEncoder, Resampler, ToneSource};
 
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+#[path = "common/mod.rs"]
+mod common;
 
-const FRAME: usize = 960;
+use common::{allocations, speech_frames};
+
 const FRAME_44K1: usize = 882;
-
-fn speech_frames() -> Vec<Vec<i16>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/speech.wav");
-    let mut source = WavSource::open(&path).expect("fixtures/speech.wav opens");
-    let mut frames = Vec::new();
-    loop {
-        let mut frame = vec![0i16; FRAME];
-        if source.read(&mut frame).expect("fixture reads") < FRAME {
-            break;
-        }
-        frames.push(frame);
-    }
-    frames
-}
-
-fn allocations(label: &str, mut work: impl FnMut()) {
-    let region = Region::new(GLOBAL);
-    for _ in 0..100 {
-        work();
-    }
-    let stats = region.change();
-    println!(
-        "{label}: {:.2} allocations per frame",
-        stats.allocations as f64 / 100.0
-    );
-}
 
 fn opus(c: &mut Criterion) {
     let frames = speech_frames();

@@ -8,37 +8,21 @@
 //! Allocations per frame are counted first with an instrumented allocator. The latency these
 //! paths add to a call is measured by `sotto bench latency` (BENCHMARKS.md).
 
-use std::alloc::System;
 use std::hint::black_box;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use sotto_media::{AudioSource, OpusDecoder, OpusEncoder, WavSource};
+use sotto_media::{OpusDecoder, OpusEncoder};
 use sotto_rt::{jitter_buffer, JitterConfig, JitterInput, JitterOutput, Playout};
 use sotto_rtp::srtp::{SrtpProfile, SrtpReceiver, SrtpSender};
 use sotto_rtp::{OpusPacketizer, RtpPacket};
-use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+#[path = "common/mod.rs"]
+mod common;
 
-const FRAME: usize = 960;
+use common::{allocations, speech_frames, FRAME};
+
 const PROFILE: SrtpProfile = SrtpProfile::Aes128CmHmacSha1_80;
-
-fn speech_frames() -> Vec<Vec<i16>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/speech.wav");
-    let mut source = WavSource::open(&path).expect("fixtures/speech.wav opens");
-    let mut frames = Vec::new();
-    loop {
-        let mut frame = vec![0i16; FRAME];
-        if source.read(&mut frame).expect("fixture reads") < FRAME {
-            break;
-        }
-        frames.push(frame);
-    }
-    frames
-}
 
 /// The sending end: what the sender thread of a call holds.
 struct SendPath {
@@ -119,17 +103,6 @@ impl ReceivePath {
         }
         .expect("decode")
     }
-}
-
-fn allocations(label: &str, mut work: impl FnMut()) {
-    let region = Region::new(GLOBAL);
-    for _ in 0..100 {
-        work();
-    }
-    println!(
-        "{label}: {:.2} allocations per frame",
-        region.change().allocations as f64 / 100.0
-    );
 }
 
 fn pipeline(c: &mut Criterion) {

@@ -35,7 +35,7 @@ use sotto::media::{lookahead_samples, AudioSink, AudioSource, SilenceSource, SAM
 use sotto::{Call, CallConfig, CallEvent, CallStats};
 
 use crate::args::{parse_duration, parse_latency_ms, parse_percent, parse_ptime, RelayArgs};
-use crate::interrupt;
+use crate::demo::{drive_pair, with_scratch_dir, EventLog};
 use crate::relay;
 use crate::render::ended_well;
 
@@ -87,8 +87,6 @@ const MAX_LATENCY_S: f64 = 0.45;
 const MIN_CORRELATION: f64 = 0.5;
 /// Linux reports process times in USER_HZ ticks, 100 per second on every architecture.
 const USER_HZ: f64 = 100.0;
-/// Wait per endpoint per round of the event loop.
-const POLL: Duration = Duration::from_millis(20);
 
 /// The burst: a Hann-windowed linear chirp from 400 Hz to 3.4 kHz, as sent (`phase` 0) and a
 /// quarter period shifted (`phase` pi/2), each at half full scale.
@@ -322,7 +320,7 @@ struct Side {
     ended: bool,
 }
 
-impl Side {
+impl EventLog for Side {
     fn take(&mut self, event: CallEvent) {
         match event {
             CallEvent::Secure { .. } => self.secure = true,
@@ -331,20 +329,14 @@ impl Side {
             _ => {}
         }
     }
+
+    fn ended(&self) -> bool {
+        self.ended
+    }
 }
 
 fn run_latency(args: &LatencyArgs) -> anyhow::Result<ExitCode> {
-    let dir = std::env::temp_dir().join(format!("sotto-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| {
-        format!(
-            "cannot create {}; set TMPDIR to a writable directory",
-            dir.display()
-        )
-    })?;
-    let outcome = run_in(args, &dir);
-    // The caches only held this run's throwaway identities.
-    let _ = std::fs::remove_dir_all(&dir);
-    outcome
+    with_scratch_dir("bench", |dir| run_in(args, dir))
 }
 
 fn run_in(args: &LatencyArgs, dir: &Path) -> anyhow::Result<ExitCode> {
@@ -423,30 +415,15 @@ fn run_in(args: &LatencyArgs, dir: &Path) -> anyhow::Result<ExitCode> {
     let (mut a, mut b) = (Side::default(), Side::default());
     let mut cpu_start: Option<(u64, Instant)> = None;
     let mut cpu_end: Option<(u64, Instant)> = None;
-    let mut hung_up = false;
-    while !(a.ended && b.ended) {
-        if interrupt::requested() && !hung_up {
-            alice.hang_up();
-            bob.hang_up();
-            hung_up = true;
-        }
-        if !a.ended {
-            if let Some(event) = alice.next_event(POLL) {
-                a.take(event);
-            }
-        }
-        if !b.ended {
-            if let Some(event) = bob.next_event(POLL) {
-                b.take(event);
-            }
-        }
+    let hung_up = drive_pair((&alice, &mut a), (&bob, &mut b), |a, b| {
         if cpu_start.is_none() && a.secure && b.secure {
             cpu_start = Some((cpu_ticks()?, Instant::now()));
         }
         if cpu_end.is_none() && (a.ended || b.ended) {
             cpu_end = Some((cpu_ticks()?, Instant::now()));
         }
-    }
+        Ok(())
+    })?;
     let (alice_end, bob_end) = (alice.wait(), bob.wait());
     stop_relay.store(true, Ordering::Release);
     if let Some(handle) = relay {

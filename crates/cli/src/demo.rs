@@ -28,7 +28,7 @@ struct Side {
     ended: bool,
 }
 
-impl Side {
+impl EventLog for Side {
     fn take(&mut self, event: CallEvent) {
         match event {
             CallEvent::Sas { sas, .. } => self.sas = Some(sas),
@@ -42,6 +42,10 @@ impl Side {
             _ => {}
         }
     }
+
+    fn ended(&self) -> bool {
+        self.ended
+    }
 }
 
 /// Runs the demo call.
@@ -50,17 +54,63 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         Some(input) => input.clone(),
         None => speech_fixture().map_or(AudioInput::Tone, AudioInput::File),
     };
-    let dir = std::env::temp_dir().join(format!("sotto-demo-{}", std::process::id()));
+    with_scratch_dir("demo", |dir| run_in(args, input, dir))
+}
+
+/// Runs `body` with a fresh directory `sotto-{name}-{pid}` under the system's temporary
+/// directory for the ZID caches of calls run in this process, and removes it afterwards: the
+/// caches only hold throwaway identities.
+pub(crate) fn with_scratch_dir<T>(
+    name: &str,
+    body: impl FnOnce(&Path) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let dir = std::env::temp_dir().join(format!("sotto-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| {
         format!(
             "cannot create {}; set TMPDIR to a writable directory",
             dir.display()
         )
     })?;
-    let outcome = run_in(args, input, &dir);
-    // The caches only held this demo's throwaway identities.
+    let outcome = body(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     outcome
+}
+
+/// What [`drive_pair`] keeps of one endpoint's events.
+pub(crate) trait EventLog {
+    /// Records one event of the endpoint.
+    fn take(&mut self, event: CallEvent);
+    /// Whether the endpoint's call has ended.
+    fn ended(&self) -> bool;
+}
+
+/// Drives two calls running in this process until both have ended: each round waits up to
+/// [`POLL`] for an event of each call still running, hands it to that call's log, then calls
+/// `after_round` with both logs. On an interrupt both calls are hung up (once). Returns whether
+/// they were interrupted; an error from `after_round` stops the loop and is returned.
+pub(crate) fn drive_pair<L: EventLog>(
+    alice: (&Call, &mut L),
+    bob: (&Call, &mut L),
+    mut after_round: impl FnMut(&L, &L) -> anyhow::Result<()>,
+) -> anyhow::Result<bool> {
+    let ((alice, a), (bob, b)) = (alice, bob);
+    let mut hung_up = false;
+    while !(a.ended() && b.ended()) {
+        if interrupt::requested() && !hung_up {
+            alice.hang_up();
+            bob.hang_up();
+            hung_up = true;
+        }
+        for (call, log) in [(alice, &mut *a), (bob, &mut *b)] {
+            if !log.ended() {
+                if let Some(event) = call.next_event(POLL) {
+                    log.take(event);
+                }
+            }
+        }
+        after_round(a, b)?;
+    }
+    Ok(hung_up)
 }
 
 fn run_in(args: &DemoArgs, input: AudioInput, dir: &Path) -> anyhow::Result<ExitCode> {
@@ -95,23 +145,8 @@ fn run_in(args: &DemoArgs, input: AudioInput, dir: &Path) -> anyhow::Result<Exit
     }
 
     let (mut a, mut b) = (Side::default(), Side::default());
-    let (mut sas_shown, mut secure_shown, mut hung_up) = (false, false, false);
-    while !(a.ended && b.ended) {
-        if interrupt::requested() && !hung_up {
-            alice.hang_up();
-            bob.hang_up();
-            hung_up = true;
-        }
-        if !a.ended {
-            if let Some(event) = alice.next_event(POLL) {
-                a.take(event);
-            }
-        }
-        if !b.ended {
-            if let Some(event) = bob.next_event(POLL) {
-                b.take(event);
-            }
-        }
+    let (mut sas_shown, mut secure_shown) = (false, false);
+    drive_pair((&alice, &mut a), (&bob, &mut b), |a, b| {
         if let (false, Some(sa), Some(sb)) = (sas_shown, &a.sas, &b.sas) {
             println!("{}", sas_line(sa, sb));
             sas_shown = true;
@@ -122,7 +157,8 @@ fn run_in(args: &DemoArgs, input: AudioInput, dir: &Path) -> anyhow::Result<Exit
             println!("streaming...");
             secure_shown = true;
         }
-    }
+        Ok(())
+    })?;
     let (alice_end, bob_end) = (alice.wait(), bob.wait());
 
     println!();

@@ -277,22 +277,100 @@ fn error_counter(errors: &Arc<AtomicU64>) -> impl FnMut(cpal::Error) + Send + 's
     }
 }
 
-/// A running capture stream delivering 48 kHz mono; capture stops when it is dropped.
-pub struct CaptureStream {
+/// Builds a stream with `$build::<T>($args)` for the device's sample format `T`, or fails
+/// with [`Error::UnsupportedDeviceFormat`].
+macro_rules! build_for_format {
+    ($format:expr, $build:ident($($arg:expr),* $(,)?)) => {
+        match $format {
+            SampleFormat::I16 => $build::<i16>($($arg),*),
+            SampleFormat::I32 => $build::<i32>($($arg),*),
+            SampleFormat::U16 => $build::<u16>($($arg),*),
+            SampleFormat::U8 => $build::<u8>($($arg),*),
+            SampleFormat::I8 => $build::<i8>($($arg),*),
+            SampleFormat::F32 => $build::<f32>($($arg),*),
+            SampleFormat::F64 => $build::<f64>($($arg),*),
+            other => Err(Error::UnsupportedDeviceFormat(other.to_string())),
+        }
+    };
+}
+
+/// A started cpal stream and what the capture and playback streams report about it.
+struct DeviceStream {
     _stream: cpal::Stream,
     device_rate_hz: u32,
     device_channels: u16,
     errors: Arc<AtomicU64>,
 }
 
-impl std::fmt::Debug for CaptureStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CaptureStream")
-            .field("device_rate_hz", &self.device_rate_hz)
-            .field("device_channels", &self.device_channels)
-            .finish_non_exhaustive()
+impl DeviceStream {
+    /// Finds the named device (`None`: the default one) for capture (`input`) or playback,
+    /// chooses its configuration, builds the stream with `build` and starts it.
+    fn open(
+        device: Option<&str>,
+        input: bool,
+        build: impl FnOnce(
+            &cpal::Device,
+            &SupportedStreamConfig,
+            &Arc<AtomicU64>,
+        ) -> Result<cpal::Stream, Error>,
+    ) -> Result<Self, Error> {
+        let dev = find_device(device, input)?;
+        let config = choose_config(&dev, input)?;
+        let errors = Arc::new(AtomicU64::new(0));
+        let stream = build(&dev, &config, &errors)?;
+        stream.play().map_err(|e| Error::Device(e.to_string()))?;
+        Ok(Self {
+            _stream: stream,
+            device_rate_hz: config.sample_rate(),
+            device_channels: config.channels(),
+            errors,
+        })
     }
 }
+
+/// `Debug` and the device getters of a public stream type wrapping a [`DeviceStream`] in
+/// `inner`, with the getters' docs given per type.
+macro_rules! device_stream_accessors {
+    ($name:ident, rate: $rate_doc:literal, channels: $channels_doc:literal, errors: $errors_doc:literal) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("device_rate_hz", &self.inner.device_rate_hz)
+                    .field("device_channels", &self.inner.device_channels)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $name {
+            #[doc = $rate_doc]
+            pub fn device_rate_hz(&self) -> u32 {
+                self.inner.device_rate_hz
+            }
+
+            #[doc = $channels_doc]
+            pub fn device_channels(&self) -> u16 {
+                self.inner.device_channels
+            }
+
+            #[doc = $errors_doc]
+            pub fn error_count(&self) -> u64 {
+                self.inner.errors.load(Ordering::Relaxed)
+            }
+        }
+    };
+}
+
+/// A running capture stream delivering 48 kHz mono; capture stops when it is dropped.
+pub struct CaptureStream {
+    inner: DeviceStream,
+}
+
+device_stream_accessors!(
+    CaptureStream,
+    rate: "The rate the device runs at (converted to 48 kHz before delivery).",
+    channels: "The device's channel count (averaged to mono before delivery).",
+    errors: "Stream errors the device reported so far (overruns, disconnection)."
+);
 
 impl CaptureStream {
     /// Opens the named capture device (`None`: the default one) and starts it. `on_samples_rt`
@@ -302,56 +380,14 @@ impl CaptureStream {
         device: Option<&str>,
         on_samples_rt: impl FnMut(&[i16]) + Send + 'static,
     ) -> Result<Self, Error> {
-        let dev = find_device(device, true)?;
-        let config = choose_config(&dev, true)?;
-        let converter = CaptureConverter::new(config.sample_rate(), config.channels())?;
-        let errors = Arc::new(AtomicU64::new(0));
-        let stream = match config.sample_format() {
-            SampleFormat::I16 => {
-                build_capture::<i16>(&dev, &config, converter, on_samples_rt, &errors)
-            }
-            SampleFormat::I32 => {
-                build_capture::<i32>(&dev, &config, converter, on_samples_rt, &errors)
-            }
-            SampleFormat::U16 => {
-                build_capture::<u16>(&dev, &config, converter, on_samples_rt, &errors)
-            }
-            SampleFormat::U8 => {
-                build_capture::<u8>(&dev, &config, converter, on_samples_rt, &errors)
-            }
-            SampleFormat::I8 => {
-                build_capture::<i8>(&dev, &config, converter, on_samples_rt, &errors)
-            }
-            SampleFormat::F32 => {
-                build_capture::<f32>(&dev, &config, converter, on_samples_rt, &errors)
-            }
-            SampleFormat::F64 => {
-                build_capture::<f64>(&dev, &config, converter, on_samples_rt, &errors)
-            }
-            other => return Err(Error::UnsupportedDeviceFormat(other.to_string())),
-        }?;
-        stream.play().map_err(|e| Error::Device(e.to_string()))?;
-        Ok(Self {
-            _stream: stream,
-            device_rate_hz: config.sample_rate(),
-            device_channels: config.channels(),
-            errors,
-        })
-    }
-
-    /// The rate the device runs at (converted to 48 kHz before delivery).
-    pub fn device_rate_hz(&self) -> u32 {
-        self.device_rate_hz
-    }
-
-    /// The device's channel count (averaged to mono before delivery).
-    pub fn device_channels(&self) -> u16 {
-        self.device_channels
-    }
-
-    /// Stream errors the device reported so far (overruns, disconnection).
-    pub fn error_count(&self) -> u64 {
-        self.errors.load(Ordering::Relaxed)
+        let inner = DeviceStream::open(device, true, |dev, config, errors| {
+            let converter = CaptureConverter::new(config.sample_rate(), config.channels())?;
+            build_for_format!(
+                config.sample_format(),
+                build_capture(dev, config, converter, on_samples_rt, errors)
+            )
+        })?;
+        Ok(Self { inner })
     }
 }
 
@@ -378,20 +414,15 @@ where
 
 /// A running playback stream pulling 48 kHz mono; playback stops when it is dropped.
 pub struct PlaybackStream {
-    _stream: cpal::Stream,
-    device_rate_hz: u32,
-    device_channels: u16,
-    errors: Arc<AtomicU64>,
+    inner: DeviceStream,
 }
 
-impl std::fmt::Debug for PlaybackStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlaybackStream")
-            .field("device_rate_hz", &self.device_rate_hz)
-            .field("device_channels", &self.device_channels)
-            .finish_non_exhaustive()
-    }
-}
+device_stream_accessors!(
+    PlaybackStream,
+    rate: "The rate the device runs at (converted from 48 kHz in the callback).",
+    channels: "The device's channel count (the mono signal is copied to each).",
+    errors: "Stream errors the device reported so far (underruns, disconnection)."
+);
 
 impl PlaybackStream {
     /// Opens the named playback device (`None`: the default one) and starts it. `fill_rt` runs
@@ -401,42 +432,14 @@ impl PlaybackStream {
         device: Option<&str>,
         fill_rt: impl FnMut(&mut [i16]) + Send + 'static,
     ) -> Result<Self, Error> {
-        let dev = find_device(device, false)?;
-        let config = choose_config(&dev, false)?;
-        let converter = PlaybackConverter::new(config.sample_rate(), config.channels())?;
-        let errors = Arc::new(AtomicU64::new(0));
-        let stream = match config.sample_format() {
-            SampleFormat::I16 => build_playback::<i16>(&dev, &config, converter, fill_rt, &errors),
-            SampleFormat::I32 => build_playback::<i32>(&dev, &config, converter, fill_rt, &errors),
-            SampleFormat::U16 => build_playback::<u16>(&dev, &config, converter, fill_rt, &errors),
-            SampleFormat::U8 => build_playback::<u8>(&dev, &config, converter, fill_rt, &errors),
-            SampleFormat::I8 => build_playback::<i8>(&dev, &config, converter, fill_rt, &errors),
-            SampleFormat::F32 => build_playback::<f32>(&dev, &config, converter, fill_rt, &errors),
-            SampleFormat::F64 => build_playback::<f64>(&dev, &config, converter, fill_rt, &errors),
-            other => return Err(Error::UnsupportedDeviceFormat(other.to_string())),
-        }?;
-        stream.play().map_err(|e| Error::Device(e.to_string()))?;
-        Ok(Self {
-            _stream: stream,
-            device_rate_hz: config.sample_rate(),
-            device_channels: config.channels(),
-            errors,
-        })
-    }
-
-    /// The rate the device runs at (converted from 48 kHz in the callback).
-    pub fn device_rate_hz(&self) -> u32 {
-        self.device_rate_hz
-    }
-
-    /// The device's channel count (the mono signal is copied to each).
-    pub fn device_channels(&self) -> u16 {
-        self.device_channels
-    }
-
-    /// Stream errors the device reported so far (underruns, disconnection).
-    pub fn error_count(&self) -> u64 {
-        self.errors.load(Ordering::Relaxed)
+        let inner = DeviceStream::open(device, false, |dev, config, errors| {
+            let converter = PlaybackConverter::new(config.sample_rate(), config.channels())?;
+            build_for_format!(
+                config.sample_format(),
+                build_playback(dev, config, converter, fill_rt, errors)
+            )
+        })?;
+        Ok(Self { inner })
     }
 }
 
