@@ -28,6 +28,11 @@ pub enum Error {
     /// More SSRCs than one crypto context tracks.
     #[error("too many ssrcs on one srtp context")]
     TooManySsrcs,
+    // -- the peer cannot be served --
+    /// The payload uses a format or mode this crate does not speak (for H.264: STAP-B, MTAP
+    /// or FU-B, which need packetization-mode 2).
+    #[error("unsupported payload: {0}")]
+    UnsupportedPayload(&'static str),
     // -- API misuse --
     /// The caller's buffer cannot hold the result.
     #[error("buffer too small: need {needed} bytes, have {have}")]

@@ -5,6 +5,7 @@
 
 pub mod demux;
 mod error;
+pub mod h264;
 pub mod opus;
 pub mod rtcp;
 pub mod rtp;
