@@ -807,42 +807,29 @@ impl Session {
         let State::Committed(ours) = &self.state else {
             return Err(Error::Unexpected("DHPart1"));
         };
-        if ours.dh.is_none() {
+        let Some((secret, dhpart2_raw)) = &ours.dh else {
             return Err(Error::Unexpected("DHPart1 in Multistream mode"));
-        }
+        };
         let h2 = crypto::sha256(&[&part.h1]);
         self.check_peer_hello_with_h2(&h2)?;
         let alg = ours.alg;
         if part.public_value.len() != alg.key_agreement.public_value_len() {
             return Err(Error::Malformed("DHPart1 public value length"));
         }
-        let Some((secret, _)) = &ours.dh else {
-            return Err(Error::Unexpected("DHPart1"));
-        };
         // The DHPart1 MAC is checked only on Confirm1, so a bad public value may be a forgery
         // spliced onto a genuine H1: drop it and wait for the real one.
         let dh_result = secret.agree(&part.public_value)?;
-        // A DHPart1 means the peer has our Hello.
-        self.hello_rtx = None;
-        let State::Committed(ours) = core::mem::replace(&mut self.state, State::Discovery) else {
-            return Err(Error::Unexpected("DHPart1"));
-        };
-        let Committed {
-            alg,
-            commit_raw,
-            dh,
-            ..
-        } = *ours;
-        let Some((_secret, dhpart2_raw)) = dh else {
-            return Err(Error::Unexpected("DHPart1"));
-        };
+        // Everything that can refuse the packet runs before the state is taken.
         let (keys, matched) = self.dh_keys(
             Role::Initiator,
             alg,
             &part,
             &dh_result,
-            [&commit_raw, raw, &dhpart2_raw],
+            [&ours.commit_raw, raw, dhpart2_raw],
         )?;
+        let dhpart2_raw = dhpart2_raw.clone();
+        // A DHPart1 means the peer has our Hello.
+        self.hello_rtx = None;
         self.send(dhpart2_raw.clone());
         self.rtx = Some(Retransmit::start(dhpart2_raw.clone(), now, T2));
         self.state = State::Keyed(Box::new(Keyed {
@@ -890,10 +877,7 @@ impl Session {
             return Err(Error::BadHvi);
         }
         let dh_result = ans.secret.agree(&part.public_value)?;
-        let State::AnsweredCommit(ans) = core::mem::replace(&mut self.state, State::Discovery)
-        else {
-            return Err(Error::Unexpected("DHPart2"));
-        };
+        // Everything that can refuse the packet runs before the state changes.
         let (keys, matched) = self.dh_keys(
             Role::Responder,
             alg,
