@@ -8,11 +8,11 @@ mod bzrtp;
 #[path = "../../rtp/tests/support/libsrtp.rs"]
 mod libsrtp;
 
-#[path = "support/json.rs"]
-mod json;
+#[path = "support/output.rs"]
+mod output;
 
-use json::{event, json_events};
-use std::io::{BufRead as _, BufReader, Read as _};
+use output::{event, json_events, wait_for_port};
+use std::io::{BufReader, Read as _};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
@@ -289,21 +289,4 @@ fn bzrtp_calls_sotto_listen_and_bzrtps_keys_decrypt_its_media() {
         ("AES3", "HS80")
     );
     assert_call(&out, &rest, &report, "responder");
-}
-
-/// Reads `sotto listen`'s stderr until it names its port.
-fn wait_for_port(stderr: &mut BufReader<std::process::ChildStderr>) -> u16 {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = stderr.read_line(&mut line).expect("listener stderr");
-        assert!(n > 0, "sotto listen exited before it was ready");
-        if let Some(rest) = line.split("on port ").nth(1) {
-            return rest
-                .split_whitespace()
-                .next()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or_else(|| panic!("no port in {line:?}"));
-        }
-    }
 }

@@ -1,14 +1,14 @@
 //! The `sotto` binary as a user runs it: help, bad input, the relay, the demo and a call between
 //! two processes over loopback UDP.
 
-#[path = "support/json.rs"]
-mod json;
+#[path = "support/output.rs"]
+mod output;
 
-use json::{event, json_events};
+use output::{event, json_events, wait_for_port};
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, ChildStdout, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::Duration;
 
 fn sotto() -> Command {
@@ -324,23 +324,6 @@ fn demo_shows_two_equal_sas_values() {
     assert_eq!(quoted[0], quoted[1], "{sas_line}");
     assert!(!quoted[0].is_empty());
     assert!(stdout.contains("final stats"), "{stdout}");
-}
-
-/// Reads a `sotto` process's stderr until it names its port.
-fn wait_for_port(stderr: &mut BufReader<ChildStderr>) -> u16 {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = stderr.read_line(&mut line).expect("listener stderr");
-        assert!(n > 0, "listener exited before it was ready");
-        if let Some(rest) = line.split("on port ").nth(1) {
-            return rest
-                .split_whitespace()
-                .next()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or_else(|| panic!("no port in {line:?}"));
-        }
-    }
 }
 
 /// Fraction of a window's energy in its strongest frequency between 100 Hz and 4 kHz, and that

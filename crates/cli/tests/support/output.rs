@@ -1,0 +1,40 @@
+//! Reading what a `sotto` process prints: the `--json` event stream (one JSON object per line on
+//! stdout) and the port a listener announces on stderr.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::ChildStderr;
+
+use serde_json::Value;
+
+/// Every line of `stdout` as JSON; a line that is not JSON fails the test.
+pub fn json_events(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect()
+}
+
+/// The first event named `name`.
+pub fn event<'a>(events: &'a [Value], name: &str) -> &'a Value {
+    events
+        .iter()
+        .find(|e| e["event"] == name)
+        .unwrap_or_else(|| panic!("no {name} event in {events:?}"))
+}
+
+/// Reads a `sotto listen` process's stderr until it names its port.
+pub fn wait_for_port(stderr: &mut BufReader<ChildStderr>) -> u16 {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = stderr.read_line(&mut line).expect("listener stderr");
+        assert!(n > 0, "sotto listen exited before it was ready");
+        if let Some(rest) = line.split("on port ").nth(1) {
+            return rest
+                .split_whitespace()
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("no port in {line:?}"));
+        }
+    }
+}
