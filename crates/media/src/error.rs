@@ -58,6 +58,14 @@ pub enum Error {
         /// The length given.
         got: usize,
     },
+    /// A picture size sotto cannot handle.
+    #[error("unsupported video size {width}x{height}: use even sizes from 2x2 to 4096x4096, for example 640x480")]
+    InvalidVideoSize {
+        /// Width asked for.
+        width: u32,
+        /// Height asked for.
+        height: u32,
+    },
     /// An audio input or output specification could not be parsed.
     #[error("invalid audio {kind} {spec:?}: use {expected}")]
     InvalidSpec {

@@ -1,4 +1,5 @@
-//! Audio for sotto: where samples come from and where they go, and the Opus codec.
+//! Media for sotto: where samples and pictures come from and where they go, and the codecs
+//! (Opus for audio; video lives in [`video`]).
 //!
 //! Inside sotto all audio is signed 16-bit mono at [`SAMPLE_RATE_HZ`]. Everything at another
 //! rate or channel count is converted at the edge: [`WavSource`] downmixes and resamples files,
@@ -38,6 +39,7 @@ mod error;
 mod opus;
 mod resample;
 mod synth;
+pub mod video;
 mod wav;
 
 pub use crate::opus::{lookahead_samples, OpusDecoder, OpusEncoder};
@@ -45,6 +47,7 @@ pub use devices::{list_devices, CaptureStream, DeviceInfo, PlaybackStream};
 pub use error::Error;
 pub use resample::Resampler;
 pub use synth::{NullSink, SilenceSource, ToneSource};
+pub use video::{VideoFrame, VideoSink, VideoSource};
 pub use wav::{WavSink, WavSource};
 
 /// The one sample rate used inside sotto.
