@@ -42,7 +42,9 @@ mod synth;
 pub mod video;
 mod wav;
 
-pub use crate::opus::{lookahead_samples, OpusDecoder, OpusEncoder};
+pub use crate::opus::{
+    lookahead_samples, OpusDecoder, OpusEncoder, DEFAULT_COMPLEXITY, DEFAULT_COMPLEXITY_10MS,
+};
 pub use devices::{list_devices, CaptureStream, DeviceInfo, PlaybackStream};
 pub use error::Error;
 pub use resample::Resampler;

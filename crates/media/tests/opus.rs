@@ -240,6 +240,9 @@ fn bad_arguments_are_errors() {
             got: 480
         })
     ));
+    assert!(encoder.set_complexity(11).is_err(), "complexity above 10");
+    assert!(encoder.set_complexity(-1).is_err(), "negative complexity");
+    encoder.set_complexity(10).unwrap();
     let mut decoder = OpusDecoder::new().unwrap();
     let mut out = [0i16; MAX_FRAME];
     assert!(
