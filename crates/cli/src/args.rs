@@ -234,7 +234,7 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     })
 }
 
-fn parse_audio_in(s: &str) -> Result<AudioInput, String> {
+pub(crate) fn parse_audio_in(s: &str) -> Result<AudioInput, String> {
     let input = AudioInput::from_str(s).map_err(|e| e.to_string())?;
     if let AudioInput::File(path) = &input {
         // Checked here so the message names the flag; the engine reports bad contents.

@@ -45,6 +45,8 @@ pub enum BenchCommand {
     /// Mouth-to-ear latency (impulse train and cross-correlation), concealed audio and CPU of
     /// a call between two endpoints in this process over loopback UDP.
     Latency(LatencyArgs),
+    /// CPU of one endpoint of an audio call, per thread, with both ends sending speech.
+    Cpu(crate::bench_cpu::CpuArgs),
 }
 
 /// Options of `sotto bench latency`.
@@ -71,6 +73,7 @@ pub struct LatencyArgs {
 pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Latency(args) => run_latency(args),
+        BenchCommand::Cpu(args) => crate::bench_cpu::run(args),
     }
 }
 

@@ -179,7 +179,7 @@ fn run_in(args: &DemoArgs, input: AudioInput, dir: &Path) -> anyhow::Result<Exit
 }
 
 /// fixtures/speech.wav from the working directory or from the source tree this was built in.
-fn speech_fixture() -> Option<PathBuf> {
+pub(crate) fn speech_fixture() -> Option<PathBuf> {
     let source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/speech.wav");
     [PathBuf::from("fixtures/speech.wav"), source_tree]
         .into_iter()
