@@ -44,6 +44,14 @@ pub enum Error {
         #[source]
         source: opus::Error,
     },
+    /// The H.264 codec (OpenH264) rejected a call or a stream.
+    #[error("h264 {context} failed: {message}")]
+    Codec {
+        /// The operation that failed.
+        context: &'static str,
+        /// What went wrong and what to do.
+        message: String,
+    },
     /// An Opus packet time other than 10 or 20 ms was requested.
     #[error("unsupported ptime {0} ms: use 10 or 20")]
     InvalidPtime(u32),
@@ -76,6 +84,54 @@ pub enum Error {
         /// What is accepted.
         expected: &'static str,
     },
+    /// A file is not a Y4M file sotto can read, or a Y4M file could not be written.
+    #[error("{path} is not a usable Y4M file: {reason}; convert it with `ffmpeg -i INPUT -pix_fmt yuv420p OUTPUT.y4m`")]
+    Y4m {
+        /// The file concerned.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A video sink got a picture of another size than the ones before; the picture was not
+    /// written and the sink can take more of the first size.
+    #[error("picture of {width}x{height} given to a video sink that takes {expected_width}x{expected_height}; picture dropped")]
+    VideoSizeChanged {
+        /// Width of the pictures the sink takes.
+        expected_width: u32,
+        /// Height of the pictures the sink takes.
+        expected_height: u32,
+        /// Width of the picture given.
+        width: u32,
+        /// Height of the picture given.
+        height: u32,
+    },
+    /// A frame rate of zero or beyond what sotto handles was given.
+    #[error("unsupported frame rate {0} fps: use 1 to 240")]
+    InvalidFrameRate(u32),
+    /// A video input or output specification could not be parsed.
+    #[error("invalid video {kind} {spec:?}: use {expected}")]
+    InvalidVideoSpec {
+        /// `input` or `output`.
+        kind: &'static str,
+        /// What was given.
+        spec: String,
+        /// What is accepted.
+        expected: &'static str,
+    },
+    /// A camera frame could not be converted to I420.
+    #[error("cannot convert a {format} camera frame: {reason}")]
+    Convert {
+        /// The camera's pixel format.
+        format: &'static str,
+        /// What is wrong with the frame.
+        reason: String,
+    },
+    /// The camera layer reported an error, or a camera stopped delivering frames.
+    #[error("camera error: {0}")]
+    Camera(String),
+    /// No camera has the requested index.
+    #[error("no camera at index {0}; run `sotto devices` to list cameras")]
+    NoCamera(u32),
 }
 
 impl Error {

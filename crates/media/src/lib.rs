@@ -42,14 +42,12 @@ mod synth;
 pub mod video;
 mod wav;
 
-pub use crate::opus::{
-    lookahead_samples, OpusDecoder, OpusEncoder, DEFAULT_COMPLEXITY, DEFAULT_COMPLEXITY_10MS,
-};
+pub use crate::opus::{lookahead_samples, OpusDecoder, OpusEncoder, DEFAULT_COMPLEXITY};
 pub use devices::{list_devices, CaptureStream, DeviceInfo, PlaybackStream};
 pub use error::Error;
 pub use resample::Resampler;
 pub use synth::{NullSink, SilenceSource, ToneSource};
-pub use video::{VideoFrame, VideoSink, VideoSource};
+pub use video::{VideoFrame, VideoInput, VideoOutput, VideoSink, VideoSource};
 pub use wav::{WavSink, WavSource};
 
 /// The one sample rate used inside sotto.

@@ -12,15 +12,12 @@ const LOOKAHEAD_SAMPLES: usize = 312;
 /// Loss expected before the receiver has reported any: enough for the encoder to spend bits
 /// on FEC from the first packet.
 const DEFAULT_PACKET_LOSS_PERCENT: i32 = 10;
-/// Encoder complexity (0..=10) for 20 ms frames. At 6 SILK keeps three delayed-decision
-/// states instead of four and libopus skips its music/speech analysis; on four speech samples
-/// at 32 kbit/s (PESQ-WB, BENCHMARKS.md) it scores within 0.03 of libopus's default 9 while
-/// encoding about 40 % faster, which keeps one endpoint of a call under 2 % of a core. Below 6
-/// quality drops measurably (about -0.25 PESQ at 5).
-pub const DEFAULT_COMPLEXITY: i32 = 6;
-/// Complexity for 10 ms frames: there the cheaper search costs up to 0.25 PESQ, so 10 ms keeps
-/// libopus's default (a caller picks 10 ms for latency, not for CPU).
-pub const DEFAULT_COMPLEXITY_10MS: i32 = 9;
+/// Encoder complexity (0..=10): libopus's own default. Cheaper settings were measured and
+/// refused: at 6 speech keeps its PESQ-WB score (within 0.03 on four samples) and encodes a third
+/// faster, but libopus then skips the signal analysis its DTX decision relies on, and a steady
+/// tone (music on hold, an in-band signalling tone) is taken for background noise and replaced
+/// by comfort noise at a fifth of its level.
+pub const DEFAULT_COMPLEXITY: i32 = 9;
 /// The 20 ms frame a decoder conceals before it has seen any packet.
 const DEFAULT_FRAME_SAMPLES: usize = SAMPLE_RATE_HZ as usize / 50;
 
@@ -66,11 +63,7 @@ impl OpusEncoder {
             .set_packet_loss_perc(DEFAULT_PACKET_LOSS_PERCENT)
             .map_err(|e| Error::opus("set packet loss", e))?;
         inner
-            .set_complexity(if ptime_ms == 10 {
-                DEFAULT_COMPLEXITY_10MS
-            } else {
-                DEFAULT_COMPLEXITY
-            })
+            .set_complexity(DEFAULT_COMPLEXITY)
             .map_err(|e| Error::opus("set complexity", e))?;
         Ok(Self {
             inner,
@@ -91,8 +84,8 @@ impl OpusEncoder {
             .map_err(|e| Error::opus("set packet loss", e))
     }
 
-    /// Trades CPU for quality (0..=10; by default [`DEFAULT_COMPLEXITY`] at 20 ms and
-    /// [`DEFAULT_COMPLEXITY_10MS`] at 10 ms); out of range is an error.
+    /// Trades CPU for quality (0..=10, default [`DEFAULT_COMPLEXITY`]); out of range is an
+    /// error.
     pub fn set_complexity(&mut self, complexity: i32) -> Result<(), Error> {
         self.inner
             .set_complexity(complexity)

@@ -12,6 +12,8 @@ pub mod rtp;
 pub mod seq;
 pub mod srtp;
 pub mod stats;
+pub mod sync;
+pub mod video;
 
 pub use demux::{classify, PacketKind};
 pub use error::Error;

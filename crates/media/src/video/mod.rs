@@ -5,6 +5,22 @@
 //! edge. Like the audio twins, sources do not pace themselves: the engine reads one frame per
 //! frame interval on its own clock.
 
+pub mod h264;
+
+pub use h264::{EncodedFrame, H264Decoder, H264Encoder, H264EncoderConfig};
+
+mod camera;
+mod convert;
+mod pattern;
+mod spec;
+mod y4m;
+
+pub use camera::{list_cameras, CameraInfo, CameraSource};
+pub use convert::{nv12_to_i420, rgb24_to_i420, yuyv_to_i420, FrameConverter, PixelFormat};
+pub use pattern::{read_frame_index, PatternSource};
+pub use spec::{VideoInput, VideoOutput};
+pub use y4m::{Y4mSink, Y4mSource};
+
 use crate::Error;
 
 /// Largest width or height sotto handles (H.264 level 5.1 tops out at 4096 wide).

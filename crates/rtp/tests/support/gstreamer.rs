@@ -53,6 +53,20 @@ pub fn srtp_opus_caps(profile: SrtpProfile, ssrc: u32, key: &[u8], salt: &[u8]) 
     )
 }
 
+/// Caps for `udpsrc` in front of `srtpdec` for H.264 video (payload type 96, 90 kHz); the SSRC
+/// is required for the same reason as in [`srtp_opus_caps`].
+#[allow(dead_code)] // the audio tests include this file too
+pub fn srtp_h264_caps(profile: SrtpProfile, ssrc: u32, key: &[u8], salt: &[u8]) -> String {
+    let (cipher, auth, _) = gst_names(profile);
+    format!(
+        "application/x-srtp, payload=(int)96, ssrc=(uint){ssrc}, srtp-key=(buffer){key}, \
+         srtp-cipher=(string){cipher}, srtp-auth=(string){auth}, \
+         srtcp-cipher=(string){cipher}, srtcp-auth=(string){SRTCP_AUTH}, roc=(uint)0, \
+         clock-rate=(int)90000, encoding-name=(string)H264, media=(string)video",
+        key = key_and_salt_hex(key, salt),
+    )
+}
+
 /// `gst-launch-1.0` on PATH, or a panic that says how to install it.
 pub fn gst_launch() -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {
