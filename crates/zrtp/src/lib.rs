@@ -41,6 +41,12 @@
 //! println!("read this aloud: {}", sas_alice.unwrap_or_default());
 //! # Ok::<(), sotto_zrtp::Error>(())
 //! ```
+//!
+//! When the call is set up through signaling (an SDP offer and answer), bind the media path to
+//! it (RFC 6189 section 8.1): put `a=zrtp-hash:{session.hello_hash()}` in the SDP and hand the
+//! peer's value to [`SessionConfig::peer_hello_hash`] or, if it arrives later, to
+//! [`Session::set_peer_hello_hash`]. A Hello that does not match is refused and reported as
+//! [`Event::HelloHashMismatch`].
 #![deny(missing_docs)]
 
 pub mod algo;
@@ -55,8 +61,8 @@ pub use algo::{AlgoId, AuthTag, CipherAlgorithm, HashAlgorithm, KeyAgreement, Sa
 pub use error::{Error, ErrorCode};
 pub use secret::{RetainedSecret, SecretBytes};
 pub use session::{
-    Algorithms, Event, Input, MultistreamKey, Output, Role, RolePolicy, SecureInfo, Session,
-    SessionConfig, SrtpSecrets,
+    Algorithms, Event, HelloHash, Input, MultistreamKey, Output, Role, RolePolicy, SecureInfo,
+    Session, SessionConfig, SrtpSecrets,
 };
 
 /// A ZRTP endpoint identifier: 96 random bits, fixed for an installation and kept in its cache.

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use super::HelloHash;
 use crate::algo::{AuthTag, CipherAlgorithm, HashAlgorithm, KeyAgreement, SasType};
 use crate::{crypto, Error, SecretBytes, Zid};
 
@@ -65,6 +66,11 @@ pub struct SessionConfig {
     pub ssrc: u32,
     /// Key this stream in Multistream mode from an established session.
     pub multistream: Option<MultistreamKey>,
+    /// The peer's `a=zrtp-hash` from the signaling (RFC 6189 section 8.1). When set, a Hello
+    /// that does not hash to it is refused and reported as [`Event::HelloHashMismatch`]; the
+    /// session waits for one that does. It can also be set later, once the answer arrives,
+    /// with [`Session::set_peer_hello_hash`](super::Session::set_peer_hello_hash).
+    pub peer_hello_hash: Option<HelloHash>,
 }
 
 impl Default for SessionConfig {
@@ -78,6 +84,7 @@ impl Default for SessionConfig {
             role: RolePolicy::Auto,
             ssrc: 0,
             multistream: None,
+            peer_hello_hash: None,
         }
     }
 }
@@ -204,6 +211,18 @@ pub enum Event {
     Failed(Error),
     /// The SAS-verified flag or new retained secret could not be written to the cache.
     CacheFailed(Error),
+    /// A Hello arrived that does not hash to the peer's `a=zrtp-hash` from the signaling
+    /// ([`SessionConfig::peer_hello_hash`]): the signaling and the media path disagree, which
+    /// is what a man in the middle on the media path looks like (RFC 6189 section 8.1). The
+    /// Hello was not processed. Reported once per offending Hello, not per retransmission.
+    /// If no matching Hello follows, the session ends with [`Event::Failed`]; if the hash came
+    /// only after the session had gone past the Hello exchange with that peer, it ends now.
+    HelloHashMismatch {
+        /// The hash the signaling carried.
+        expected: HelloHash,
+        /// The hash of the Hello that came over the media path.
+        received: HelloHash,
+    },
 }
 
 /// An input to [`Session::handle_input`](super::Session::handle_input).

@@ -54,6 +54,7 @@ struct Timer {
 }
 
 mod api;
+mod hello_hash;
 mod keys;
 mod retained;
 
@@ -61,6 +62,7 @@ pub use api::{
     Algorithms, Event, Input, MultistreamKey, Output, Role, RolePolicy, SecureInfo, SessionConfig,
     SrtpSecrets,
 };
+pub use hello_hash::HelloHash;
 use keys::{dh_key_schedule, multistream_key_schedule, KeySchedule};
 use retained::{RetainedIds, SecretMatch};
 
@@ -195,6 +197,9 @@ pub struct Session {
     peer_error: Option<ErrorCode>,
     /// Why we refused a Hello, reported if no acceptable one follows.
     rejected_hello: Option<Error>,
+    /// The last Hello hash reported as not matching the signaling, so that an attacker's
+    /// retransmissions raise one event, not twenty.
+    reported_mismatch: Option<HelloHash>,
     out: VecDeque<Output>,
 }
 
@@ -258,6 +263,7 @@ impl Session {
             patience: None,
             peer_error: None,
             rejected_hello: None,
+            reported_mismatch: None,
             out: VecDeque::new(),
         };
         session.send(session.hello.clone());
@@ -268,6 +274,36 @@ impl Session {
     /// Our ZID.
     pub fn zid(&self) -> Zid {
         self.zid
+    }
+
+    /// The hash of our Hello as sent (every retransmission carries the same message), for the
+    /// `a=zrtp-hash` attribute of our SDP: `format!("a=zrtp-hash:{}", session.hello_hash())`.
+    pub fn hello_hash(&self) -> HelloHash {
+        HelloHash::of_message(&self.hello)
+    }
+
+    /// Sets the peer's `a=zrtp-hash` once the signaling brings it, as
+    /// [`SessionConfig::peer_hello_hash`] does at the start. A Hello already accepted is
+    /// checked now: if it does not match, [`Event::HelloHashMismatch`] comes out and the session
+    /// either drops that peer and waits for the right Hello (still in discovery: nothing but
+    /// HelloACK went to it) or, past that, fails, since it has keyed with the wrong peer.
+    pub fn set_peer_hello_hash(&mut self, hash: HelloHash) {
+        self.cfg.peer_hello_hash = Some(hash);
+        let Some(peer) = &self.peer else { return };
+        if hash.matches(&peer.raw) {
+            return;
+        }
+        let received = HelloHash::of_message(&peer.raw);
+        self.report_hello_mismatch(hash, received);
+        if matches!(self.state, State::Discovery) {
+            // Only our Hello and a HelloACK went to that peer, and the Hello is public anyway:
+            // forget it, and let the genuine Hello (refused so far as a changed Hello) in.
+            self.peer = None;
+            self.retained = None;
+            self.rejected_hello = Some(hello_hash_refusal());
+        } else {
+            self.fail(hello_hash_refusal(), false);
+        }
     }
 
     /// True once the handshake has completed.
@@ -470,6 +506,16 @@ impl Session {
             }
             return Ok(());
         }
+        if let Some(expected) = self.cfg.peer_hello_hash {
+            // Checked first: a Hello the signaling does not vouch for gets no answer at all.
+            if !expected.matches(raw) {
+                self.report_hello_mismatch(expected, HelloHash::of_message(raw));
+                let reason = hello_hash_refusal();
+                let shown = reason.to_string();
+                self.rejected_hello = Some(reason);
+                return Err(Error::HelloRefused(shown));
+            }
+        }
         if let Err(e) = self.acceptable_hello(&hello) {
             // Anyone can send a Hello: answer with the RFC's error, but latch onto nothing and
             // keep waiting; if no acceptable Hello comes, this is the reason we give up.
@@ -504,6 +550,16 @@ impl Session {
                 self.send_message(&Message::HelloAck);
                 Ok(())
             }
+        }
+    }
+
+    fn report_hello_mismatch(&mut self, expected: HelloHash, received: HelloHash) {
+        if self.reported_mismatch != Some(received) {
+            self.reported_mismatch = Some(received);
+            self.out.push_back(Output::Event(Event::HelloHashMismatch {
+                expected,
+                received,
+            }));
         }
     }
 
@@ -1305,6 +1361,15 @@ impl Session {
         done.info.sas_verified = verified && done.info.sas_verified;
         result
     }
+}
+
+/// Why a Hello the signaling does not vouch for was refused.
+fn hello_hash_refusal() -> Error {
+    Error::HelloRefused(
+        "the peer's hello does not match the a=zrtp-hash from the signaling: the signaling and \
+         the media path disagree, possibly a man in the middle; check the path to the peer"
+            .to_owned(),
+    )
 }
 
 /// Encodes a message whose last 8 bytes are a MAC keyed by a hash-chain value.
