@@ -7,6 +7,7 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use sotto_media::video::{VideoInput, VideoOutput, MAX_DIMENSION};
 use sotto_media::{AudioInput, AudioOutput};
 use sotto_zrtp::{KeyAgreement, SasType};
 
@@ -46,7 +47,7 @@ pub enum Command {
         #[command(flatten)]
         call: CallArgs,
     },
-    /// List the audio devices.
+    /// List the audio devices and the cameras.
     Devices,
     /// A whole call between two endpoints in this process over loopback UDP.
     Demo(DemoArgs),
@@ -87,6 +88,23 @@ pub struct CallArgs {
     /// One JSON object per event on stdout, nothing else.
     #[arg(long)]
     pub json: bool,
+    /// Video to send: a camera (the first, or number N of `sotto devices`), the moving test
+    /// pattern, none, or a Y4M file (sent once, at its own size).
+    #[arg(long, value_name = "camera[:N]|pattern|none|FILE.y4m", default_value = "none", value_parser = parse_video_in)]
+    pub video_in: VideoInput,
+    /// Where the received video goes: none, or a Y4M file to write. Video is on when either
+    /// --video-in or --video-out is set and the peer has video on too.
+    #[arg(long, value_name = "none|FILE.y4m", default_value = "none", value_parser = parse_video_out)]
+    pub video_out: VideoOutput,
+    /// Size of the video sent (a camera gives its closest mode).
+    #[arg(long, value_name = "WxH", default_value = "640x480", value_parser = parse_video_size)]
+    pub video_size: VideoSize,
+    /// Video frames per second sent.
+    #[arg(long, value_name = "N", default_value = "30", value_parser = parse_fps)]
+    pub fps: u32,
+    /// H.264 target bitrate in kbit/s.
+    #[arg(long, value_name = "KBPS", default_value = "1000", value_parser = parse_video_bitrate)]
+    pub video_bitrate: u32,
 }
 
 /// Options of `sotto demo`.
@@ -104,6 +122,13 @@ pub struct DemoArgs {
     /// Audio packet length in milliseconds.
     #[arg(long, value_name = "10|20", default_value = "20", value_parser = parse_ptime)]
     pub ptime: u32,
+    /// Where the second endpoint writes the video it receives (the test pattern, 640x480 at
+    /// 30 frames per second).
+    #[arg(long, value_name = "none|FILE.y4m", default_value = "none", value_parser = parse_video_out)]
+    pub video_out: VideoOutput,
+    /// An audio-only demo: no video stream.
+    #[arg(long, conflicts_with = "video_out")]
+    pub no_video: bool,
 }
 
 /// Options of `sotto relay`.
@@ -128,6 +153,20 @@ pub struct RelayArgs {
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,
 }
+
+/// A picture size, `WxH` on the command line: both even, from 2 to [`MAX_DIMENSION`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VideoSize {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+/// Frame rates the engine paces (the same bounds as its own check).
+const FPS_RANGE: std::ops::RangeInclusive<u32> = 1..=60;
+/// H.264 bitrates the engine accepts, in kbit/s.
+const VIDEO_KBPS_RANGE: std::ops::RangeInclusive<u32> = 50..=20_000;
 
 /// A list of key agreements in order of preference.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -252,6 +291,80 @@ fn parse_audio_out(s: &str) -> Result<AudioOutput, String> {
     AudioOutput::from_str(s).map_err(|e| e.to_string())
 }
 
+fn parse_video_in(s: &str) -> Result<VideoInput, String> {
+    let input = VideoInput::from_str(s).map_err(|e| e.to_string())?;
+    if let VideoInput::File(path) = &input {
+        // Checked here so the message names the flag; the engine reports bad contents.
+        std::fs::File::open(path).map_err(|e| {
+            format!(
+                "cannot read {} ({e}); give a readable Y4M file, pattern, camera[:N] or none",
+                path.display()
+            )
+        })?;
+    }
+    Ok(input)
+}
+
+fn parse_video_out(s: &str) -> Result<VideoOutput, String> {
+    VideoOutput::from_str(s).map_err(|e| e.to_string())
+}
+
+pub(crate) fn parse_video_size(s: &str) -> Result<VideoSize, String> {
+    let hint = format!(
+        "write WIDTHxHEIGHT with even numbers from 2 to {MAX_DIMENSION}, e.g. 640x480 or 1280x720"
+    );
+    let (w, h) = s
+        .trim()
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{s}' is not a video size; {hint}"))?;
+    let number = |n: &str| {
+        // Digits only: `u32::from_str` would also take a leading `+`.
+        (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| n.parse::<u32>().ok())
+            .flatten()
+            .ok_or_else(|| format!("'{s}' is not a video size; {hint}"))
+    };
+    let (width, height) = (number(w)?, number(h)?);
+    if sotto_media::video::check_size(width, height).is_err() {
+        return Err(format!("video size {width}x{height} is not usable; {hint}"));
+    }
+    Ok(VideoSize { width, height })
+}
+
+pub(crate) fn parse_fps(s: &str) -> Result<u32, String> {
+    let hint = format!(
+        "use a whole number of frames per second from {} to {}, e.g. 30",
+        FPS_RANGE.start(),
+        FPS_RANGE.end()
+    );
+    let fps: u32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a frame rate; {hint}"))?;
+    if !FPS_RANGE.contains(&fps) {
+        return Err(format!("{fps} frames per second is out of range; {hint}"));
+    }
+    Ok(fps)
+}
+
+pub(crate) fn parse_video_bitrate(s: &str) -> Result<u32, String> {
+    let hint = format!(
+        "use a whole number of kbit/s from {} to {}, e.g. 1000",
+        VIDEO_KBPS_RANGE.start(),
+        VIDEO_KBPS_RANGE.end()
+    );
+    let kbps: u32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a bitrate; {hint}"))?;
+    if !VIDEO_KBPS_RANGE.contains(&kbps) {
+        return Err(format!(
+            "video bitrate {kbps} kbit/s is out of range; {hint}"
+        ));
+    }
+    Ok(kbps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +406,72 @@ mod tests {
         }
         assert_eq!(parse_percent("100"), Ok(100.0));
         assert!(parse_percent("100.5").is_err());
+    }
+
+    #[test]
+    fn video_sizes_must_be_even_nonzero_and_bounded() {
+        assert_eq!(
+            parse_video_size("640x480"),
+            Ok(VideoSize {
+                width: 640,
+                height: 480
+            })
+        );
+        assert_eq!(
+            parse_video_size("1280X720"),
+            Ok(VideoSize {
+                width: 1280,
+                height: 720
+            })
+        );
+        for bad in [
+            "641x480", "640x0", "0x0", "8192x480", "640", "x480", "+640x480", "axb",
+        ] {
+            let err = parse_video_size(bad).expect_err(bad);
+            assert!(
+                err.contains("WIDTHxHEIGHT") && err.contains("640x480"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(parse_video_size("641x480")
+            .expect_err("odd")
+            .starts_with("video size 641x480 is not usable"));
+    }
+
+    #[test]
+    fn frame_rates_and_video_bitrates_are_bounded() {
+        assert_eq!(parse_fps("30"), Ok(30));
+        assert_eq!(parse_fps("60"), Ok(60));
+        for bad in ["0", "61", "-1", "29.97", "x"] {
+            assert!(parse_fps(bad).expect_err(bad).contains("1 to 60"), "{bad}");
+        }
+        assert_eq!(parse_video_bitrate("1000"), Ok(1000));
+        for bad in ["49", "20001", "0", "1.5"] {
+            assert!(
+                parse_video_bitrate(bad)
+                    .expect_err(bad)
+                    .contains("50 to 20000"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn video_inputs_and_outputs_parse_or_explain() {
+        assert_eq!(parse_video_in("pattern"), Ok(VideoInput::Pattern));
+        assert_eq!(parse_video_in("camera:2"), Ok(VideoInput::Camera(2)));
+        let err = parse_video_in("foo.txt").expect_err("not Y4M");
+        assert!(err.contains("only Y4M files are read"), "{err}");
+        let err = parse_video_in("/nonexistent/in.y4m").expect_err("missing file");
+        assert!(
+            err.contains("/nonexistent/in.y4m") && err.contains("readable Y4M"),
+            "{err}"
+        );
+        assert_eq!(
+            parse_video_out("out.y4m"),
+            Ok(VideoOutput::File("out.y4m".into()))
+        );
+        assert!(parse_video_out("out.mp4").is_err());
     }
 
     #[test]

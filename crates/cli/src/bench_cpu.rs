@@ -103,7 +103,7 @@ impl EventLog for Side {
 }
 
 /// Nanoseconds on the CPU of every thread of this process, summed by thread name.
-fn cpu_by_thread() -> anyhow::Result<BTreeMap<String, u64>> {
+pub(crate) fn cpu_by_thread() -> anyhow::Result<BTreeMap<String, u64>> {
     let mut by_name = BTreeMap::new();
     let tasks = std::fs::read_dir("/proc/self/task").context("reading /proc/self/task")?;
     for task in tasks {

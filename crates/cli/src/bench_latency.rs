@@ -47,6 +47,9 @@ pub enum BenchCommand {
     Latency(LatencyArgs),
     /// CPU of one endpoint of an audio call, per thread, with both ends sending speech.
     Cpu(crate::bench_cpu::CpuArgs),
+    /// Glass-to-glass latency of the video path (picture in to picture out), pictures shown
+    /// and CPU of one endpoint, in a two-way video call over loopback UDP.
+    Video(crate::bench_video::VideoArgs),
 }
 
 /// Options of `sotto bench latency`.
@@ -74,6 +77,7 @@ pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Latency(args) => run_latency(args),
         BenchCommand::Cpu(args) => crate::bench_cpu::run(args),
+        BenchCommand::Video(args) => crate::bench_video::run(args),
     }
 }
 
@@ -291,7 +295,7 @@ fn measure(pair: &[Vec<f32>; 2], input: &InputLog, output: &OutputLog) -> Vec<Op
 }
 
 /// Median, 95th percentile (nearest rank), min and max of `values`, which must not be empty.
-fn summarise(values: &mut [f64]) -> Option<[f64; 4]> {
+pub(crate) fn summarise(values: &mut [f64]) -> Option<[f64; 4]> {
     values.sort_by(f64::total_cmp);
     let n = values.len();
     let rank = |q: f64| values[((q * n as f64).ceil() as usize).clamp(1, n) - 1];

@@ -38,6 +38,12 @@ pub fn run(
     config.zrtp = session_config(args);
     config.ptime_ms = args.ptime;
     config.duration = args.duration;
+    config.video_in = args.video_in.clone();
+    config.video_out = args.video_out.clone();
+    config.video_width = args.video_size.width;
+    config.video_height = args.video_size.height;
+    config.video_fps = args.fps;
+    config.video_bitrate_bps = args.video_bitrate * 1000;
     let call = Call::start(config).map_err(|e| anyhow!("{e}"))?;
 
     let mut printer = Printer::new(args.json);

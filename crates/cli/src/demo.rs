@@ -1,6 +1,7 @@
 //! `sotto demo`: two endpoints in this process, "alice" listening and "bob" calling her over
-//! loopback UDP, each with a fresh ZID cache; prints both SAS values, the negotiated algorithms
-//! and the final statistics of both ends.
+//! loopback UDP, each with a fresh ZID cache; alice also sends the moving test pattern as video
+//! to bob. Prints both SAS values, the negotiated algorithms and the final statistics of both
+//! ends, video included.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,22 +9,30 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
-use sotto::{Call, CallConfig, CallEvent, CallStats};
+use sotto::{Call, CallConfig, CallEvent, CallStats, VideoStats};
+use sotto_media::video::{NullVideoSink, VideoInput, VideoOutput, VideoSink};
 use sotto_media::{AudioInput, AudioOutput};
 use sotto_zrtp::{Algorithms, Role};
 
 use crate::args::DemoArgs;
 use crate::interrupt;
-use crate::render::{ended_well, secure_line};
+use crate::render::{ended_well, secure_line, video_secure_line};
 
 /// Wait per endpoint per round; two endpoints share the loop.
 const POLL: Duration = Duration::from_millis(20);
+/// The video alice sends: the test pattern at the call defaults.
+const VIDEO_WIDTH: u32 = 640;
+const VIDEO_HEIGHT: u32 = 480;
+const VIDEO_FPS: u32 = 30;
+const VIDEO_BITRATE_BPS: u32 = 1_000_000;
 
 /// What one endpoint reported.
 #[derive(Debug, Default)]
 struct Side {
     sas: Option<String>,
     secure: Option<(Role, Algorithms, SocketAddr)>,
+    video_secure: Option<(Role, Algorithms)>,
+    video_unavailable: Option<String>,
     stats: Option<CallStats>,
     ended: bool,
 }
@@ -37,6 +46,10 @@ impl EventLog for Side {
                 algorithms,
                 peer,
             } => self.secure = Some((role, algorithms, peer)),
+            CallEvent::VideoSecure { role, algorithms } => {
+                self.video_secure = Some((role, algorithms));
+            }
+            CallEvent::VideoUnavailable { reason } => self.video_unavailable = Some(reason),
             CallEvent::Stats(stats) => self.stats = Some(stats),
             CallEvent::Ended(_) => self.ended = true,
             _ => {}
@@ -120,6 +133,13 @@ fn run_in(args: &DemoArgs, input: AudioInput, dir: &Path) -> anyhow::Result<Exit
     alice_config.audio_out = AudioOutput::None;
     alice_config.ptime_ms = args.ptime;
     alice_config.duration = Some(args.duration);
+    if !args.no_video {
+        alice_config.video_in = VideoInput::Pattern;
+        alice_config.video_width = VIDEO_WIDTH;
+        alice_config.video_height = VIDEO_HEIGHT;
+        alice_config.video_fps = VIDEO_FPS;
+        alice_config.video_bitrate_bps = VIDEO_BITRATE_BPS;
+    }
     let alice = Call::start(alice_config).map_err(|e| anyhow!("{e}"))?;
 
     let mut bob_config =
@@ -128,7 +148,19 @@ fn run_in(args: &DemoArgs, input: AudioInput, dir: &Path) -> anyhow::Result<Exit
     bob_config.audio_out = args.audio_out.clone();
     bob_config.ptime_ms = args.ptime;
     bob_config.duration = Some(args.duration);
-    let bob = Call::start(bob_config).map_err(|e| anyhow!("{e}"))?;
+    let bob = if args.no_video {
+        Call::start(bob_config)
+    } else {
+        bob_config.video_out = args.video_out.clone();
+        bob_config.video_fps = VIDEO_FPS;
+        // Nobody asked to see bob's pictures: he still decodes them, for his receive figures.
+        let discard: Option<Box<dyn VideoSink>> = match &args.video_out {
+            VideoOutput::None => Some(Box::new(NullVideoSink)),
+            VideoOutput::File(_) => None,
+        };
+        Call::start_with_video(bob_config, None, discard)
+    }
+    .map_err(|e| anyhow!("{e}"))?;
 
     println!(
         "sotto demo: alice listens on {}, bob calls her from {}",
@@ -143,9 +175,19 @@ fn run_in(args: &DemoArgs, input: AudioInput, dir: &Path) -> anyhow::Result<Exit
     if let AudioOutput::File(path) = &args.audio_out {
         println!("bob writes what he hears to {}", path.display());
     }
+    if !args.no_video {
+        println!(
+            "alice sends the test pattern as video, {VIDEO_WIDTH}x{VIDEO_HEIGHT} at {VIDEO_FPS} \
+             fps and {} kbit/s",
+            VIDEO_BITRATE_BPS / 1000
+        );
+        if let VideoOutput::File(path) = &args.video_out {
+            println!("bob writes the video he receives to {}", path.display());
+        }
+    }
 
     let (mut a, mut b) = (Side::default(), Side::default());
-    let (mut sas_shown, mut secure_shown) = (false, false);
+    let (mut sas_shown, mut secure_shown, mut video_shown) = (false, false, false);
     drive_pair((&alice, &mut a), (&bob, &mut b), |a, b| {
         if let (false, Some(sa), Some(sb)) = (sas_shown, &a.sas, &b.sas) {
             println!("{}", sas_line(sa, sb));
@@ -157,12 +199,27 @@ fn run_in(args: &DemoArgs, input: AudioInput, dir: &Path) -> anyhow::Result<Exit
             println!("streaming...");
             secure_shown = true;
         }
+        if let (false, Some(va), Some(vb)) = (video_shown, &a.video_secure, &b.video_secure) {
+            println!("alice: {}", video_secure_line(va.0, &va.1));
+            println!("bob:   {}", video_secure_line(vb.0, &vb.1));
+            video_shown = true;
+        }
         Ok(())
     })?;
     let (alice_end, bob_end) = (alice.wait(), bob.wait());
 
     println!();
     print!("{}", stats_table(a.stats.as_ref(), b.stats.as_ref()));
+    if !args.no_video {
+        for (name, side) in [("alice", &a), ("bob", &b)] {
+            if let Some(reason) = &side.video_unavailable {
+                println!("{name}: video unavailable: {reason}");
+            }
+        }
+        let video = |side: &Side| side.stats.as_ref().and_then(|s| s.video);
+        println!();
+        print!("{}", video_table(video(&a).as_ref(), video(&b).as_ref()));
+    }
     println!("alice: call ended: {alice_end}");
     println!("bob:   call ended: {bob_end}");
     let sas_match = matches!((&a.sas, &b.sas), (Some(x), Some(y)) if x == y);
@@ -236,6 +293,53 @@ fn stats_table(alice: Option<&CallStats>, bob: Option<&CallStats>) -> String {
     out
 }
 
+/// The final video figures of both ends as a table.
+fn video_table(alice: Option<&VideoStats>, bob: Option<&VideoStats>) -> String {
+    type Field = fn(&VideoStats) -> String;
+    let rows: [(&str, Field); 16] = [
+        ("frames sent", |v| v.frames_sent.to_string()),
+        ("frames received", |v| v.frames_received.to_string()),
+        ("fps sent", |v| format!("{:.1}", v.sent_fps)),
+        ("fps received", |v| format!("{:.1}", v.received_fps)),
+        ("resolution", |v| {
+            v.received_resolution
+                .map_or_else(|| "-".to_owned(), |(w, h)| format!("{w}x{h}"))
+        }),
+        ("tx kbit/s", |v| format!("{:.1}", v.tx_bitrate_bps / 1000.0)),
+        ("rx kbit/s", |v| format!("{:.1}", v.rx_bitrate_bps / 1000.0)),
+        ("keyframes sent", |v| v.keyframes_sent.to_string()),
+        ("keyframes recv", |v| v.keyframes_received.to_string()),
+        ("nacks sent/recv", |v| {
+            format!("{}/{}", v.nacks_sent, v.nacks_received)
+        }),
+        ("retransmitted", |v| v.retransmissions.to_string()),
+        ("repaired/lost", |v| {
+            format!("{}/{}", v.packets_repaired, v.packets_unrepaired)
+        }),
+        ("plis sent/recv", |v| {
+            format!("{}/{}", v.plis_sent, v.plis_received)
+        }),
+        ("freezes", |v| {
+            format!("{} ({:.0} ms)", v.freezes, v.frozen.as_secs_f64() * 1000.0)
+        }),
+        ("decoder errors", |v| v.decoder_errors.to_string()),
+        ("a/v skew ms", |v| {
+            v.av_skew_ms
+                .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"))
+        }),
+    ];
+    let cell = |v: Option<&VideoStats>, f: Field| v.map_or_else(|| "-".to_owned(), f);
+    let mut out = format!("{:<18}{:>12}{:>12}\n", "final video", "alice", "bob");
+    for (name, f) in rows {
+        out.push_str(&format!(
+            "{name:<18}{:>12}{:>12}\n",
+            cell(alice, f),
+            cell(bob, f)
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +362,51 @@ mod tests {
             .lines()
             .any(|l| l.starts_with("rtt ms") && l.ends_with('-')));
         assert_eq!(table.lines().count(), 12);
+    }
+
+    #[test]
+    fn video_table_shows_what_each_end_sent_and_received() {
+        let sent = VideoStats {
+            frames_sent: 120,
+            keyframes_sent: 1,
+            nacks_received: 2,
+            retransmissions: 2,
+            ..VideoStats::default()
+        };
+        let received = VideoStats {
+            frames_received: 118,
+            received_resolution: Some((640, 480)),
+            keyframes_received: 1,
+            nacks_sent: 2,
+            packets_repaired: 2,
+            frozen: Duration::from_millis(300),
+            freezes: 1,
+            av_skew_ms: Some(14.04),
+            ..VideoStats::default()
+        };
+        let table = video_table(Some(&sent), Some(&received));
+        let row = |name: &str| {
+            table
+                .lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_else(|| panic!("no {name} row in\n{table}"))
+                .split_whitespace()
+                .rev()
+                .take(2)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(row("frames sent"), ["0", "120"]);
+        assert_eq!(row("frames received"), ["118", "0"]);
+        assert_eq!(row("resolution"), ["640x480", "-"]);
+        assert_eq!(row("nacks sent/recv"), ["2/0", "0/2"]);
+        assert_eq!(row("repaired/lost"), ["2/0", "0/0"]);
+        assert_eq!(row("a/v skew ms"), ["14.0", "-"]);
+        assert!(table.contains("1 (300 ms)"), "{table}");
+        assert_eq!(table.lines().count(), 17);
+        assert!(video_table(None, None)
+            .lines()
+            .skip(1)
+            .all(|l| l.ends_with('-')));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod args;
 mod bench_cpu;
 mod bench_latency;
+mod bench_video;
 mod call;
 mod demo;
 mod devices;

@@ -5,7 +5,7 @@ use std::io::{self, IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 
 use serde_json::{json, Value};
-use sotto::{CallEvent, CallStats, EndReason};
+use sotto::{CallEvent, CallStats, EndReason, VideoStats};
 use sotto_zrtp::{Algorithms, Role, SasType};
 
 /// Writes events to stdout, as JSON lines or for a person.
@@ -80,6 +80,17 @@ impl Printer {
                 algorithms,
                 peer,
             } => self.note(&secure_line(*role, algorithms, *peer)),
+            CallEvent::VideoSecure { role, algorithms } => {
+                self.note(&video_secure_line(*role, algorithms));
+            }
+            CallEvent::VideoUnavailable { reason } => {
+                self.note(&format!(
+                    "video unavailable: {reason}; the call goes on with audio"
+                ));
+            }
+            CallEvent::VideoInputEnded => {
+                self.note("video input ended: no more video is sent; the call goes on");
+            }
             CallEvent::Stats(stats) => {
                 if self.tty {
                     // Carriage return and erase-line redraw the one line in place.
@@ -140,6 +151,20 @@ pub fn event_json(event: &CallEvent) -> Option<Value> {
             "sas_type": algorithms.sas_type.to_string(),
             "peer": peer.to_string(),
         }),
+        CallEvent::VideoSecure { role, algorithms } => json!({
+            "event": "video_secure",
+            "role": role.to_string(),
+            "key_agreement": algorithms.key_agreement.to_string(),
+            "hash": algorithms.hash.to_string(),
+            "cipher": algorithms.cipher.to_string(),
+            "auth_tag": algorithms.auth_tag.to_string(),
+            "sas_type": algorithms.sas_type.to_string(),
+        }),
+        CallEvent::VideoUnavailable { reason } => json!({
+            "event": "video_unavailable",
+            "reason": reason,
+        }),
+        CallEvent::VideoInputEnded => json!({"event": "video_input_ended"}),
         CallEvent::Stats(s) => json!({
             "event": "stats",
             "elapsed_s": s.elapsed.as_secs_f64(),
@@ -153,6 +178,7 @@ pub fn event_json(event: &CallEvent) -> Option<Value> {
             "rtt_ms": s.rtt_ms,
             "concealed_percent": s.concealed_percent,
             "srtp_rejected": s.srtp_rejected,
+            "video": s.video.as_ref().map(video_json),
         }),
         CallEvent::Ended(reason) => json!({
             "event": "ended",
@@ -160,6 +186,38 @@ pub fn event_json(event: &CallEvent) -> Option<Value> {
             "ok": ended_well(reason),
         }),
         _ => return None,
+    })
+}
+
+/// The `"video"` object of a stats line: every [`VideoStats`] field, durations in ms, the
+/// resolution as `{"width", "height"}`; not-yet-known figures are `null`.
+pub fn video_json(v: &VideoStats) -> Value {
+    json!({
+        "sent_fps": v.sent_fps,
+        "received_fps": v.received_fps,
+        "tx_bitrate_bps": v.tx_bitrate_bps,
+        "rx_bitrate_bps": v.rx_bitrate_bps,
+        "received_resolution": v
+            .received_resolution
+            .map(|(width, height)| json!({"width": width, "height": height})),
+        "frames_sent": v.frames_sent,
+        "frames_received": v.frames_received,
+        "keyframes_sent": v.keyframes_sent,
+        "keyframes_received": v.keyframes_received,
+        "nacks_sent": v.nacks_sent,
+        "nacks_received": v.nacks_received,
+        "retransmissions": v.retransmissions,
+        "packets_repaired": v.packets_repaired,
+        "packets_unrepaired": v.packets_unrepaired,
+        "plis_sent": v.plis_sent,
+        "plis_received": v.plis_received,
+        "frames_dropped": v.frames_dropped,
+        "freezes": v.freezes,
+        "frozen_ms": v.frozen.as_secs_f64() * 1000.0,
+        "decoder_errors": v.decoder_errors,
+        "loss_percent": v.loss_percent,
+        "rtt_ms": v.rtt_ms,
+        "av_skew_ms": v.av_skew_ms,
     })
 }
 
@@ -236,12 +294,41 @@ pub fn secure_line(role: Role, algorithms: &Algorithms, peer: SocketAddr) -> Str
     )
 }
 
-/// One line of live statistics.
+/// The state line once the video stream is keyed.
+pub fn video_secure_line(role: Role, algorithms: &Algorithms) -> String {
+    format!(
+        "video secure ({role}): key agreement {}, cipher {}, auth tag {}",
+        algorithms.key_agreement, algorithms.cipher, algorithms.auth_tag
+    )
+}
+
+/// The video part of the live stats line: frame rates, the received picture size, then
+/// NACKs and PLIs, each as ↑ sent by us and ↓ received from the peer, freezes and lip sync.
+pub fn video_stats_part(v: &VideoStats) -> String {
+    let size = v
+        .received_resolution
+        .map_or_else(|| "-".to_owned(), |(w, h)| format!("{w}x{h}"));
+    let skew = v
+        .av_skew_ms
+        .map_or_else(|| "-".to_owned(), |ms| format!("{ms:+.0} ms"));
+    format!(
+        "video ↑{:.0} ↓{:.0} fps {size}  nack ↑{} ↓{}  pli ↑{} ↓{}  freezes {}  skew {skew}",
+        v.sent_fps,
+        v.received_fps,
+        v.nacks_sent,
+        v.nacks_received,
+        v.plis_sent,
+        v.plis_received,
+        v.freezes,
+    )
+}
+
+/// One line of live statistics, with a video part in calls whose video stream is secure.
 pub fn stats_line(s: &CallStats) -> String {
     let rtt = s
         .rtt_ms
         .map_or_else(|| "-".to_owned(), |rtt| format!("{rtt:.1} ms"));
-    format!(
+    let mut line = format!(
         "{:>5.0} s  tx {:.1} kbit/s  rx {:.1} kbit/s  loss {:.1}%  jitter {:.1} ms  buffer {:.0} ms  rtt {rtt}  concealed {:.1}%",
         s.elapsed.as_secs_f64(),
         s.tx_bitrate_bps / 1000.0,
@@ -250,7 +337,12 @@ pub fn stats_line(s: &CallStats) -> String {
         s.jitter_ms,
         s.jitter_buffer_ms,
         s.concealed_percent,
-    )
+    );
+    if let Some(video) = &s.video {
+        line.push_str("  | ");
+        line.push_str(&video_stats_part(video));
+    }
+    line
 }
 
 #[cfg(test)]
@@ -273,6 +365,35 @@ mod tests {
             rtt_ms: Some(12.5),
             concealed_percent: 0.7,
             srtp_rejected: 2,
+            video: None,
+        }
+    }
+
+    fn video_stats() -> VideoStats {
+        VideoStats {
+            sent_fps: 29.6,
+            received_fps: 30.2,
+            tx_bitrate_bps: 980_000.0,
+            rx_bitrate_bps: 1_010_000.0,
+            received_resolution: Some((640, 480)),
+            frames_sent: 90,
+            frames_received: 88,
+            keyframes_sent: 2,
+            keyframes_received: 1,
+            nacks_sent: 3,
+            nacks_received: 1,
+            retransmissions: 1,
+            packets_repaired: 4,
+            packets_unrepaired: 1,
+            plis_sent: 1,
+            plis_received: 0,
+            frames_dropped: 2,
+            freezes: 1,
+            frozen: Duration::from_millis(250),
+            decoder_errors: 0,
+            loss_percent: 2.5,
+            rtt_ms: Some(8.0),
+            av_skew_ms: Some(-12.4),
         }
     }
 
@@ -323,6 +444,107 @@ mod tests {
     }
 
     #[test]
+    fn stats_line_gains_a_video_part_once_video_is_secure() {
+        let with_video = CallStats {
+            video: Some(video_stats()),
+            ..stats()
+        };
+        assert_eq!(
+            stats_line(&with_video),
+            format!(
+                "{}  | video ↑30 ↓30 fps 640x480  nack ↑3 ↓1  pli ↑1 ↓0  freezes 1  skew -12 ms",
+                stats_line(&stats())
+            )
+        );
+        let early = VideoStats {
+            received_resolution: None,
+            av_skew_ms: None,
+            ..video_stats()
+        };
+        let part = video_stats_part(&early);
+        assert!(
+            part.contains("fps -  nack") && part.ends_with("skew -"),
+            "{part}"
+        );
+    }
+
+    #[test]
+    fn video_events_become_json_and_lines() {
+        let algorithms = Algorithms {
+            hash: HashAlgorithm::S256,
+            cipher: CipherAlgorithm::Aes1,
+            auth_tag: AuthTag::Hs80,
+            key_agreement: KeyAgreement::Mult,
+            sas_type: SasType::B32,
+        };
+        let secure = CallEvent::VideoSecure {
+            role: Role::Responder,
+            algorithms,
+        };
+        assert_eq!(
+            event_json(&secure),
+            Some(
+                json!({"event": "video_secure", "role": "responder", "key_agreement": "Mult",
+                        "hash": "S256", "cipher": "AES1", "auth_tag": "HS80", "sas_type": "B32"})
+            )
+        );
+        assert_eq!(
+            video_secure_line(Role::Responder, &algorithms),
+            "video secure (responder): key agreement Mult, cipher AES1, auth tag HS80"
+        );
+        let unavailable = CallEvent::VideoUnavailable {
+            reason: "the peer has video off".to_owned(),
+        };
+        assert_eq!(
+            event_json(&unavailable),
+            Some(json!({"event": "video_unavailable", "reason": "the peer has video off"}))
+        );
+        assert_eq!(
+            event_json(&CallEvent::VideoInputEnded),
+            Some(json!({"event": "video_input_ended"}))
+        );
+    }
+
+    #[test]
+    fn stats_json_carries_every_video_figure_or_null() {
+        let audio_only = event_json(&CallEvent::Stats(stats())).expect("known event");
+        assert!(audio_only["video"].is_null(), "{audio_only}");
+        let with_video = CallStats {
+            video: Some(video_stats()),
+            ..stats()
+        };
+        let value = event_json(&CallEvent::Stats(with_video)).expect("known event");
+        let video = &value["video"];
+        assert_eq!(video.as_object().map(|o| o.len()), Some(23), "{video}");
+        assert_eq!(
+            video["received_resolution"],
+            json!({"width": 640, "height": 480})
+        );
+        assert_eq!(video["frames_received"], 88);
+        assert_eq!(video["keyframes_sent"], 2);
+        assert_eq!(video["nacks_sent"], 3);
+        assert_eq!(video["packets_repaired"], 4);
+        assert_eq!(video["packets_unrepaired"], 1);
+        assert_eq!(video["plis_sent"], 1);
+        assert_eq!(video["frozen_ms"], 250.0);
+        assert_eq!(video["decoder_errors"], 0);
+        assert_eq!(video["av_skew_ms"], -12.4);
+        // The audio keys stay as they were.
+        assert_eq!(value["packets_received"], 148);
+        assert_eq!(value.as_object().map(|o| o.len()), Some(13));
+        let early = VideoStats {
+            received_resolution: None,
+            rtt_ms: None,
+            av_skew_ms: None,
+            ..video_stats()
+        };
+        let early = video_json(&early);
+        for key in ["received_resolution", "rtt_ms", "av_skew_ms"] {
+            assert!(early[key].is_null(), "{key}: {early}");
+        }
+    }
+
+    #[test]
     fn events_become_the_documented_json_objects() {
         let sas = CallEvent::Sas {
             sas: "4x8k".to_owned(),
@@ -360,7 +582,7 @@ mod tests {
         assert_eq!(stats["packets_received"], 148);
         assert_eq!(stats["rtt_ms"], 12.5);
         assert_eq!(stats["srtp_rejected"], 2);
-        assert_eq!(stats.as_object().map(|o| o.len()), Some(12));
+        assert_eq!(stats.as_object().map(|o| o.len()), Some(13));
         assert_eq!(
             event_json(&CallEvent::Ended(EndReason::PeerGone)),
             Some(json!({"event": "ended", "reason": "peer gone", "ok": true}))

@@ -13,6 +13,8 @@ pub mod seq;
 pub mod srtp;
 pub mod stats;
 pub mod sync;
+#[cfg(test)]
+mod testing;
 pub mod video;
 
 pub use demux::{classify, PacketKind};

@@ -137,15 +137,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-
-    /// An origin for virtual time; only differences between instants matter.
-    fn base() -> Instant {
-        #[allow(
-            clippy::disallowed_methods,
-            reason = "an origin for virtual time, never read again"
-        )]
-        Instant::now()
-    }
+    use crate::testing::base;
 
     /// An NTP timestamp of `secs` seconds and `ms` milliseconds.
     fn ntp(secs: u64, ms: u64) -> u64 {

@@ -54,47 +54,30 @@
 #![allow(clippy::disallowed_methods)]
 
 #[path = "support/gstreamer.rs"]
-#[allow(dead_code)] // the audio helpers
 mod gstreamer;
 
-use std::io::ErrorKind;
-use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use gstreamer::{
-    free_udp_port, gst_names, key_and_salt_hex, scratch_path, srtp_h264_caps, wait_for_file_len,
-    GstProcess, SALT_LEN, SRTCP_AUTH,
+    free_udp_port, keying, scratch_path, srtp_caps, srtp_to_file, srtp_to_udp, GstProcess,
+    SrtpInbox, SrtpOutbox, H264,
 };
-use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
 use sotto_media::video::h264::{H264Decoder, H264Encoder, H264EncoderConfig};
 use sotto_media::video::{
     i420_len, psnr, read_frame_index, PatternSource, VideoFrame, VideoSource,
 };
 use sotto_rtp::h264::{H264Depacketizer, H264Packetizer, DEFAULT_MAX_PAYLOAD_LEN};
-use sotto_rtp::srtp::{SrtpProfile, SrtpReceiver, SrtpSender};
-use sotto_rtp::{classify, PacketKind, RtpPacket};
+use sotto_rtp::srtp::SrtpProfile;
 
 const WIDTH: u32 = 320;
 const HEIGHT: u32 = 240;
 const FPS: u32 = 30;
 /// 2 s of video.
 const FRAMES: usize = 60;
-const PAYLOAD_TYPE: u8 = 96;
+const PAYLOAD_TYPE: u8 = H264.payload_type;
 /// 90 kHz RTP clock / 30 fps.
 const TICKS_PER_FRAME: u32 = 3_000;
 const STARTUP: Duration = Duration::from_secs(5);
-
-/// Master key, master salt and SSRC for one run, from a seeded generator so failures replay.
-fn keying(profile: SrtpProfile, seed: u64) -> (Vec<u8>, [u8; SALT_LEN], u32) {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let (_, _, key_len) = gst_names(profile);
-    let mut key = vec![0u8; key_len];
-    rng.fill_bytes(&mut key);
-    let mut salt = [0u8; SALT_LEN];
-    rng.fill_bytes(&mut salt);
-    (key, salt, rng.next_u32())
-}
 
 fn we_send(profile: SrtpProfile, seed: u64) {
     let (key, salt, ssrc) = keying(profile, seed);
@@ -102,30 +85,10 @@ fn we_send(profile: SrtpProfile, seed: u64) {
     let raw_path = scratch_path(&format!("h264-we-send-{seed}.i420"));
     let _ = std::fs::remove_file(&raw_path);
 
-    let port_arg = format!("port={port}");
-    let caps_arg = format!("caps={}", srtp_h264_caps(profile, ssrc, &key, &salt));
+    let caps = srtp_caps(H264, profile, ssrc, &key, &salt);
     let raw_caps = format!("video/x-raw,format=I420,width={WIDTH},height={HEIGHT}");
-    let location_arg = format!("location={}", raw_path.display());
-    let mut gst = GstProcess::spawn(&[
-        "udpsrc",
-        "address=127.0.0.1",
-        &port_arg,
-        &caps_arg,
-        "!",
-        "srtpdec",
-        "!",
-        "rtph264depay",
-        "!",
-        "avdec_h264",
-        "!",
-        "videoconvert",
-        "!",
-        &raw_caps,
-        "!",
-        "filesink",
-        &location_arg,
-        "buffer-mode=unbuffered",
-    ]);
+    let decode = ["rtph264depay", "avdec_h264", "videoconvert", &raw_caps];
+    let mut gst = GstProcess::spawn(&srtp_to_file(&caps, port, &decode, &raw_path));
     gst.wait_until_playing(STARTUP);
 
     let mut source = PatternSource::new(WIDTH, HEIGHT).expect("pattern");
@@ -138,9 +101,7 @@ fn we_send(profile: SrtpProfile, seed: u64) {
     .expect("encoder");
     let mut packetizer = H264Packetizer::new(ssrc, PAYLOAD_TYPE, 0x2345, DEFAULT_MAX_PAYLOAD_LEN)
         .expect("packetizer");
-    let mut sender = SrtpSender::new(profile, &key, &salt).expect("srtp sender");
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind sender socket");
-    socket.connect(("127.0.0.1", port)).expect("connect to gst");
+    let mut outbox = SrtpOutbox::connect(profile, &key, &salt, port);
 
     // What our own decoder makes of each access unit sent, by frame index.
     let mut local_decoder = H264Decoder::new().expect("decoder");
@@ -159,11 +120,7 @@ fn we_send(profile: SrtpProfile, seed: u64) {
         let timestamp = 0x0bad_cafe_u32.wrapping_add(n * TICKS_PER_FRAME);
         let mut packets = packetizer.start_access_unit(&access_unit, timestamp);
         while let Some(len) = packets.next_packet(&mut packet) {
-            let rtp_len = len.expect("packetize");
-            let srtp_len = sender
-                .protect_rtp(&mut packet, rtp_len)
-                .expect("protect_rtp");
-            socket.send(&packet[..srtp_len]).expect("send to gst");
+            outbox.send(&mut packet, len.expect("packetize"));
         }
         // A short gap per picture keeps a keyframe's burst within the socket buffers.
         std::thread::sleep(Duration::from_millis(5));
@@ -172,12 +129,7 @@ fn we_send(profile: SrtpProfile, seed: u64) {
 
     let frame_len = i420_len(WIDTH, HEIGHT) as u64;
     let want = frame_len * sent_pictures as u64;
-    let seen = wait_for_file_len(&raw_path, want, Duration::from_secs(10));
-    let status = gst.interrupt_and_wait(Duration::from_secs(5));
-    assert!(status.success(), "gst-launch-1.0 failed:\n{}", gst.log());
-
-    let bytes = std::fs::read(&raw_path).unwrap_or_default();
-    let _ = std::fs::remove_file(&raw_path);
+    let (bytes, seen) = gst.finish_file(&raw_path, want, Duration::from_secs(10));
     let pictures: Vec<VideoFrame> = bytes
         .chunks_exact(frame_len as usize)
         .map(|chunk| VideoFrame::from_i420(WIDTH, HEIGHT, chunk.to_vec()).expect("I420 picture"))
@@ -246,28 +198,17 @@ impl TestSource {
 
 fn they_send(profile: SrtpProfile, seed: u64, test_source: TestSource) {
     let (key, salt, ssrc) = keying(profile, seed);
-    let (cipher, auth, _) = gst_names(profile);
     let first_sequence: u16 = 0xfff0;
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind receiver socket");
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .expect("read timeout");
-    let port = socket.local_addr().expect("local addr").port();
+    let mut inbox = SrtpInbox::bind(profile, &key, &salt, ssrc, PAYLOAD_TYPE);
 
     let num_buffers = format!("num-buffers={FRAMES}");
     let raw_caps = format!("video/x-raw,width={WIDTH},height={HEIGHT},framerate={FPS}/1");
     let pt_arg = format!("pt={PAYLOAD_TYPE}");
     let ssrc_arg = format!("ssrc={ssrc}");
     let seq_arg = format!("seqnum-offset={first_sequence}");
-    let key_arg = format!("key={}", key_and_salt_hex(&key, &salt));
-    let rtp_cipher = format!("rtp-cipher={cipher}");
-    let rtp_auth = format!("rtp-auth={auth}");
-    let rtcp_cipher = format!("rtcp-cipher={cipher}");
-    let rtcp_auth = format!("rtcp-auth={SRTCP_AUTH}");
-    let port_arg = format!("port={port}");
-    let mut args = vec!["videotestsrc", "is-live=true"];
-    args.extend_from_slice(test_source.args());
-    args.extend_from_slice(&[
+    let mut encode = vec!["videotestsrc", "is-live=true"];
+    encode.extend_from_slice(test_source.args());
+    encode.extend_from_slice(&[
         &num_buffers,
         "!",
         &raw_caps,
@@ -281,63 +222,18 @@ fn they_send(profile: SrtpProfile, seed: u64, test_source: TestSource) {
         &seq_arg,
         "mtu=1200",
         "config-interval=-1",
-        "!",
-        "srtpenc",
-        &key_arg,
-        &rtp_cipher,
-        &rtp_auth,
-        &rtcp_cipher,
-        &rtcp_auth,
-        "!",
-        "udpsink",
-        "host=127.0.0.1",
-        &port_arg,
     ]);
-    let mut gst = GstProcess::spawn(&args);
+    let mut gst = GstProcess::spawn(&srtp_to_udp(&encode, profile, &key, &salt, inbox.port()));
 
-    let mut receiver = SrtpReceiver::new(profile, &key, &salt).expect("srtp receiver");
     let mut depacketizer = H264Depacketizer::new();
     let mut decoder = H264Decoder::new().expect("decoder");
     let mut buf = [0u8; 1500];
-    let mut packets = 0usize;
-    let mut rejected = Vec::new();
     let mut decode_errors = Vec::new();
     let mut frames = 0usize;
     let mut first_frame = None;
     let mut pictures: Vec<VideoFrame> = Vec::new();
-    let mut quiet_after_exit = 0;
     let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        let n = match socket.recv(&mut buf) {
-            Ok(n) => n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                // The sender has exited and its last datagrams have had time to land.
-                if gst.has_exited() {
-                    quiet_after_exit += 1;
-                    if quiet_after_exit >= 3 {
-                        break;
-                    }
-                }
-                continue;
-            }
-            Err(e) => panic!("recv: {e}"),
-        };
-        assert_eq!(
-            classify(&buf[..n]),
-            PacketKind::Rtp,
-            "gstreamer sent a non-RTP datagram"
-        );
-        let len = match receiver.unprotect_rtp(&mut buf[..n]) {
-            Ok(len) => len,
-            Err(e) => {
-                rejected.push(e.to_string());
-                continue;
-            }
-        };
-        packets += 1;
-        let rtp = RtpPacket::parse(&buf[..len]).expect("parse unprotected rtp");
-        assert_eq!(rtp.header.ssrc, ssrc);
-        assert_eq!(rtp.header.payload_type, PAYLOAD_TYPE);
+    while let Some(len) = inbox.next_packet(&mut gst, &mut buf, deadline) {
         depacketizer
             .handle_packet(&buf[..len])
             .expect("gstreamer's payloads are valid RFC 6184");
@@ -351,18 +247,10 @@ fn they_send(profile: SrtpProfile, seed: u64, test_source: TestSource) {
             }
         }
     }
-    let status = gst
-        .wait_timeout(Duration::from_secs(1))
-        .unwrap_or_else(|| panic!("gstreamer sender still running:\n{}", gst.log()));
-    assert!(status.success(), "gst-launch-1.0 failed:\n{}", gst.log());
+    gst.assert_finished(Duration::from_secs(1));
 
-    assert!(
-        rejected.is_empty(),
-        "{profile:?}: {} of {} packets failed to unprotect, first: {}",
-        rejected.len(),
-        rejected.len() + packets,
-        rejected[0]
-    );
+    inbox.assert_all_authenticated(profile);
+    let packets = inbox.accepted;
     assert_eq!(
         first_frame,
         Some((true, true, true)),

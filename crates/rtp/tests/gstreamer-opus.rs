@@ -49,37 +49,22 @@
 #[path = "support/gstreamer.rs"]
 mod gstreamer;
 
-use std::io::ErrorKind;
-use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use gstreamer::{
-    best_alignment, free_udp_port, goertzel_power, gst_names, key_and_salt_hex, parse_wav, rms,
-    scratch_path, srtp_opus_caps, wait_for_file_len, GstProcess, SALT_LEN, SRTCP_AUTH,
+    best_alignment, free_udp_port, goertzel_power, keying, parse_wav, rms, scratch_path, srtp_caps,
+    srtp_to_file, srtp_to_udp, GstProcess, SrtpInbox, SrtpOutbox, OPUS,
 };
-use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
-use sotto_rtp::srtp::{SrtpProfile, SrtpReceiver, SrtpSender};
-use sotto_rtp::{classify, opus_payload, OpusPacketizer, PacketKind, RtpPacket};
+use sotto_rtp::srtp::SrtpProfile;
+use sotto_rtp::{opus_payload, OpusPacketizer, RtpPacket};
 
 const RATE_HZ: u32 = 48_000;
 /// 20 ms at 48 kHz.
 const FRAME_SAMPLES: usize = 960;
 /// 100 frames of 20 ms: 2 s of audio.
 const FRAMES: usize = 100;
-const PAYLOAD_TYPE: u8 = 111;
+const PAYLOAD_TYPE: u8 = OPUS.payload_type;
 const STARTUP: Duration = Duration::from_secs(5);
-
-/// Master key, master salt and SSRC for one run, from a seeded generator so failures replay.
-fn keying(profile: SrtpProfile, seed: u64) -> (Vec<u8>, [u8; SALT_LEN], u32) {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let (_, _, key_len) = gst_names(profile);
-    let mut key = vec![0u8; key_len];
-    rng.fill_bytes(&mut key);
-    let mut salt = [0u8; SALT_LEN];
-    rng.fill_bytes(&mut salt);
-    (key, salt, rng.next_u32())
-}
 
 /// 440 Hz and 1200 Hz at about -9 dBFS each: two tones that a speech codec keeps and that are
 /// easy to tell apart from each other and from codec noise.
@@ -100,31 +85,15 @@ fn we_send(profile: SrtpProfile, seed: u64) {
     let wav_path = scratch_path(&format!("we-send-{seed}.wav"));
     let _ = std::fs::remove_file(&wav_path);
 
-    let port_arg = format!("port={port}");
-    let caps_arg = format!("caps={}", srtp_opus_caps(profile, ssrc, &key, &salt));
-    let location_arg = format!("location={}", wav_path.display());
-    let mut gst = GstProcess::spawn(&[
-        "udpsrc",
-        "address=127.0.0.1",
-        &port_arg,
-        &caps_arg,
-        "!",
-        "srtpdec",
-        "!",
+    let caps = srtp_caps(OPUS, profile, ssrc, &key, &salt);
+    let decode = [
         "rtpopusdepay",
-        "!",
         "opusdec",
-        "!",
         "audioconvert",
-        "!",
         "audio/x-raw,format=S16LE,channels=1,rate=48000",
-        "!",
         "wavenc",
-        "!",
-        "filesink",
-        &location_arg,
-        "buffer-mode=unbuffered",
-    ]);
+    ];
+    let mut gst = GstProcess::spawn(&srtp_to_file(&caps, port, &decode, &wav_path));
     gst.wait_until_playing(STARTUP);
 
     let signal = two_tones(FRAMES * FRAME_SAMPLES);
@@ -134,9 +103,7 @@ fn we_send(profile: SrtpProfile, seed: u64) {
         .set_bitrate(opus::Bitrate::Bits(32_000))
         .expect("set bitrate");
     let mut packetizer = OpusPacketizer::new(ssrc, PAYLOAD_TYPE, 0x1234, 0x0bad_cafe);
-    let mut sender = SrtpSender::new(profile, &key, &salt).expect("srtp sender");
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind sender socket");
-    socket.connect(("127.0.0.1", port)).expect("connect to gst");
+    let mut outbox = SrtpOutbox::connect(profile, &key, &salt, port);
 
     let mut opus_frame = [0u8; 1275];
     let mut packet = [0u8; 1500];
@@ -145,20 +112,12 @@ fn we_send(profile: SrtpProfile, seed: u64) {
         let rtp_len = packetizer
             .packetize(&opus_frame[..opus_len], FRAME_SAMPLES as u32, &mut packet)
             .expect("packetize");
-        let srtp_len = sender
-            .protect_rtp(&mut packet, rtp_len)
-            .expect("protect_rtp");
-        socket.send(&packet[..srtp_len]).expect("send to gst");
+        outbox.send(&mut packet, rtp_len);
     }
 
     // wavenc's 44-byte header plus every decoded sample; then EOS so the header gets its sizes.
     let want = 44 + (FRAMES * FRAME_SAMPLES * 2) as u64;
-    let seen = wait_for_file_len(&wav_path, want, Duration::from_secs(5));
-    let status = gst.interrupt_and_wait(Duration::from_secs(5));
-    assert!(status.success(), "gst-launch-1.0 failed:\n{}", gst.log());
-
-    let bytes = std::fs::read(&wav_path).expect("read decoded wav");
-    let _ = std::fs::remove_file(&wav_path);
+    let (bytes, seen) = gst.finish_file(&wav_path, want, Duration::from_secs(5));
     let wav = parse_wav(&bytes).unwrap_or_else(|e| {
         panic!(
             "{profile:?}: gstreamer wrote no playable wav ({e}); {seen} of {want} bytes had \
@@ -194,23 +153,12 @@ fn we_send(profile: SrtpProfile, seed: u64) {
 
 fn they_send(profile: SrtpProfile, seed: u64) {
     let (key, salt, ssrc) = keying(profile, seed);
-    let (cipher, auth, _) = gst_names(profile);
     let first_sequence: u16 = 0x4321;
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind receiver socket");
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .expect("read timeout");
-    let port = socket.local_addr().expect("local addr").port();
+    let mut inbox = SrtpInbox::bind(profile, &key, &salt, ssrc, PAYLOAD_TYPE);
 
     let ssrc_arg = format!("ssrc={ssrc}");
     let seq_arg = format!("seqnum-offset={first_sequence}");
-    let key_arg = format!("key={}", key_and_salt_hex(&key, &salt));
-    let rtp_cipher = format!("rtp-cipher={cipher}");
-    let rtp_auth = format!("rtp-auth={auth}");
-    let rtcp_cipher = format!("rtcp-cipher={cipher}");
-    let rtcp_auth = format!("rtcp-auth={SRTCP_AUTH}");
-    let port_arg = format!("port={port}");
-    let mut gst = GstProcess::spawn(&[
+    let encode = [
         "audiotestsrc",
         "wave=sine",
         "freq=700",
@@ -226,71 +174,25 @@ fn they_send(profile: SrtpProfile, seed: u64) {
         &ssrc_arg,
         &seq_arg,
         "timestamp-offset=305419896",
-        "!",
-        "srtpenc",
-        &key_arg,
-        &rtp_cipher,
-        &rtp_auth,
-        &rtcp_cipher,
-        &rtcp_auth,
-        "!",
-        "udpsink",
-        "host=127.0.0.1",
-        &port_arg,
-    ]);
+    ];
+    let mut gst = GstProcess::spawn(&srtp_to_udp(&encode, profile, &key, &salt, inbox.port()));
 
-    let mut receiver = SrtpReceiver::new(profile, &key, &salt).expect("srtp receiver");
     let mut decoder = opus::Decoder::new(RATE_HZ, opus::Channels::Mono).expect("opus decoder");
     let mut buf = [0u8; 1500];
     let mut pcm = [0i16; 5760];
     let mut decoded = Vec::with_capacity(FRAMES * FRAME_SAMPLES);
     let mut sequences = Vec::with_capacity(FRAMES);
-    let mut rejected = Vec::new();
-    let mut quiet_after_exit = 0;
     let deadline = Instant::now() + Duration::from_secs(8);
-    while Instant::now() < deadline {
-        let n = match socket.recv(&mut buf) {
-            Ok(n) => n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                // The sender has exited and its last datagrams have had time to land.
-                if gst.has_exited() {
-                    quiet_after_exit += 1;
-                    if quiet_after_exit >= 3 {
-                        break;
-                    }
-                }
-                continue;
-            }
-            Err(e) => panic!("recv: {e}"),
-        };
-        let kind = classify(&buf[..n]);
-        assert_eq!(kind, PacketKind::Rtp, "gstreamer sent a non-RTP datagram");
-        let len = match receiver.unprotect_rtp(&mut buf[..n]) {
-            Ok(len) => len,
-            Err(e) => {
-                rejected.push(e.to_string());
-                continue;
-            }
-        };
+    while let Some(len) = inbox.next_packet(&mut gst, &mut buf, deadline) {
         let rtp = RtpPacket::parse(&buf[..len]).expect("parse unprotected rtp");
-        assert_eq!(rtp.header.ssrc, ssrc);
-        assert_eq!(rtp.header.payload_type, PAYLOAD_TYPE);
         sequences.push(rtp.header.sequence);
         let payload = opus_payload(&buf[..len]).expect("opus payload");
         let samples = decoder.decode(payload, &mut pcm, false).expect("decode");
         decoded.extend_from_slice(&pcm[..samples]);
     }
-    let status = gst
-        .wait_timeout(Duration::from_secs(1))
-        .unwrap_or_else(|| panic!("gstreamer sender still running:\n{}", gst.log()));
-    assert!(status.success(), "gst-launch-1.0 failed:\n{}", gst.log());
+    gst.assert_finished(Duration::from_secs(1));
 
-    assert!(
-        rejected.is_empty(),
-        "{profile:?}: {} packets failed to unprotect, first: {}",
-        rejected.len(),
-        rejected[0]
-    );
+    inbox.assert_all_authenticated(profile);
     assert!(
         sequences.len() >= FRAMES * 9 / 10,
         "{profile:?}: only {} of {FRAMES} packets arrived:\n{}",

@@ -34,9 +34,9 @@ const DEVICE_RING_SAMPLES: usize = SAMPLE_RATE_HZ as usize / 2;
 const MAX_DECODED_SAMPLES: usize = 5760;
 /// Frames a paced thread may fall behind (the machine was suspended, say) before it gives up
 /// catching up and restarts its clock, rather than sending a burst.
-const MAX_LAG_FRAMES: u32 = 5;
+pub(crate) const MAX_LAG_FRAMES: u32 = 5;
 /// Largest datagram we build: an Ethernet MTU.
-const MAX_PACKET_LEN: usize = 1500;
+pub(crate) const MAX_PACKET_LEN: usize = 1500;
 
 /// Samples in a frame of `ptime_ms` at 48 kHz.
 pub(crate) fn frame_samples(ptime_ms: u32) -> u32 {
@@ -61,13 +61,13 @@ impl<G> MediaThread<G> {
         drop(self.go);
         self.handle
             .join()
-            .unwrap_or_else(|_| Err("an audio thread stopped unexpectedly".to_owned()))
+            .unwrap_or_else(|_| Err("a media thread stopped unexpectedly".to_owned()))
     }
 }
 
 /// Spawns a thread named `name` that runs `open`, reports its result, then waits for `G` and
 /// runs `run`. Returns once `open` has finished.
-fn spawn_media<G: Send + 'static, T: 'static>(
+pub(crate) fn spawn_media<G: Send + 'static, T: 'static>(
     name: &str,
     open: impl FnOnce() -> Result<T, Error> + Send + 'static,
     run: impl FnOnce(T, Receiver<G>) -> Result<(), String> + Send + 'static,
@@ -97,9 +97,23 @@ fn spawn_media<G: Send + 'static, T: 'static>(
             thread
                 .join()
                 .err()
-                .unwrap_or_else(|| "an audio thread stopped unexpectedly".to_owned()),
+                .unwrap_or_else(|| "a media thread stopped unexpectedly".to_owned()),
         ))),
     }
+}
+
+/// Passes a media thread's result through, first telling the network thread of a failure so
+/// that the call ends with its message at once.
+pub(crate) fn report_failure(
+    result: Result<(), String>,
+    commands: &Sender<Command>,
+    waker: &Waker,
+) -> Result<(), String> {
+    if let Err(message) = &result {
+        let _ = commands.send(Command::Failed(message.clone()));
+        waker.wake();
+    }
+    result
 }
 
 /// What the sender thread needs once the call is secure.
@@ -110,18 +124,20 @@ pub(crate) struct SenderGo {
     pub(crate) packetizer: OpusPacketizer,
 }
 
-/// Where a media thread's audio comes from or goes: named in the configuration (`S`), or
-/// supplied by the application through [`Call::start_with_audio`](crate::Call::start_with_audio).
-pub(crate) enum Audio<S, T: ?Sized> {
+/// Where a media thread's audio or video comes from or goes: named in the configuration
+/// (`S`), or supplied by the application through
+/// [`Call::start_with_audio`](crate::Call::start_with_audio) or
+/// [`Call::start_with_video`](crate::Call::start_with_video).
+pub(crate) enum Io<S, T: ?Sized> {
     Named(S),
     Supplied(Box<T>),
 }
 
-impl<S: std::fmt::Debug, T: ?Sized> std::fmt::Debug for Audio<S, T> {
+impl<S: std::fmt::Debug, T: ?Sized> std::fmt::Debug for Io<S, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Audio::Named(spec) => f.debug_tuple("Named").field(spec).finish(),
-            Audio::Supplied(_) => f.write_str("Supplied(..)"),
+            Io::Named(spec) => f.debug_tuple("Named").field(spec).finish(),
+            Io::Supplied(_) => f.write_str("Supplied(..)"),
         }
     }
 }
@@ -129,7 +145,7 @@ impl<S: std::fmt::Debug, T: ?Sized> std::fmt::Debug for Audio<S, T> {
 /// What the sender thread is made of.
 #[derive(Debug)]
 pub(crate) struct SenderSetup {
-    pub(crate) input: Audio<AudioInput, dyn AudioSource>,
+    pub(crate) input: Io<AudioInput, dyn AudioSource>,
     pub(crate) ptime_ms: u32,
     pub(crate) bitrate_bps: i32,
     pub(crate) socket: UdpSocket,
@@ -147,11 +163,11 @@ struct Input {
     live: Arc<AtomicBool>,
 }
 
-fn open_input(input: Audio<AudioInput, dyn AudioSource>) -> Result<Input, Error> {
+fn open_input(input: Io<AudioInput, dyn AudioSource>) -> Result<Input, Error> {
     let live = Arc::new(AtomicBool::new(false));
     let input = match input {
-        Audio::Named(input) => input,
-        Audio::Supplied(source) => {
+        Io::Named(input) => input,
+        Io::Supplied(source) => {
             return Ok(Input {
                 source,
                 _capture: None,
@@ -228,12 +244,7 @@ pub(crate) fn spawn_sender(setup: SenderSetup) -> Result<MediaThread<SenderGo>, 
                 socket,
                 shared,
             };
-            let result = sender.run(go);
-            if let Err(message) = &result {
-                let _ = commands.send(Command::Failed(message.clone()));
-                waker.wake();
-            }
-            result
+            report_failure(sender.run(go), &commands, &waker)
         },
     )
 }
@@ -314,7 +325,7 @@ impl FrameSender {
 
 /// Sleeps until `next + ptime` and returns that deadline, or restarts the clock from now if
 /// the thread fell more than [`MAX_LAG_FRAMES`] behind.
-fn pace(next: Instant, ptime: Duration) -> Instant {
+pub(crate) fn pace(next: Instant, ptime: Duration) -> Instant {
     let next = next + ptime;
     let now = Instant::now();
     if now > next + ptime * MAX_LAG_FRAMES {
@@ -329,7 +340,7 @@ fn pace(next: Instant, ptime: Duration) -> Instant {
 /// What the playout thread is made of.
 #[derive(Debug)]
 pub(crate) struct PlayoutSetup {
-    pub(crate) output: Audio<AudioOutput, dyn AudioSink>,
+    pub(crate) output: Io<AudioOutput, dyn AudioSink>,
     pub(crate) ptime_ms: u32,
     pub(crate) jitter: JitterOutput,
     pub(crate) shared: Arc<Shared>,
@@ -343,10 +354,10 @@ struct Output {
     _playback: Option<PlaybackStream>,
 }
 
-fn open_output(output: Audio<AudioOutput, dyn AudioSink>) -> Result<Output, Error> {
+fn open_output(output: Io<AudioOutput, dyn AudioSink>) -> Result<Output, Error> {
     let output = match output {
-        Audio::Named(output) => output,
-        Audio::Supplied(sink) => {
+        Io::Named(output) => output,
+        Io::Supplied(sink) => {
             return Ok(Output {
                 sink,
                 _playback: None,
@@ -424,12 +435,7 @@ pub(crate) fn spawn_playout(setup: PlayoutSetup) -> Result<MediaThread<()>, Erro
                 .sink
                 .finish()
                 .map_err(|e| format!("finishing the audio output: {e}"));
-            let result = played.and(finished);
-            if let Err(message) = &result {
-                let _ = commands.send(Command::Failed(message.clone()));
-                waker.wake();
-            }
-            result
+            report_failure(played.and(finished), &commands, &waker)
         },
     )
 }

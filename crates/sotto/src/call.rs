@@ -1,13 +1,17 @@
-//! [`Call`]: one secure audio call on one UDP socket, run by three threads.
+//! [`Call`]: one secure audio (and video) call on one UDP socket, run by three threads, and
+//! two more with video.
 //!
-//! - The network thread owns the receiving side of the socket and the ZRTP session. Its read
-//!   timeout is the next deadline (a ZRTP timer, RTCP, statistics, a timeout). Once ZRTP is
-//!   secure it keys SRTP, unprotects the peer's packets into the jitter buffer, sends RTCP and
-//!   starts the two media threads; it ends the call and reports why.
+//! - The network thread owns the receiving side of the socket and the ZRTP sessions. Its read
+//!   timeout is the next deadline (a ZRTP timer, RTCP, statistics, the video receiver, a
+//!   timeout). Once ZRTP is secure it keys SRTP, unprotects the peer's packets into the jitter
+//!   buffer, sends RTCP and starts the two audio threads; with video on it then keys the video
+//!   stream by ZRTP Multistream, assembles the peer's frames (asking for lost packets and
+//!   keyframes) and starts the video threads. It ends the call and reports why.
 //! - The sender thread, paced by its own clock, reads a frame of audio, Opus-encodes,
 //!   packetizes and protects it and sends it to the peer.
 //! - The playout thread, paced by its own clock, pops the jitter buffer, decodes or conceals,
 //!   and writes to the audio output.
+//! - The video sender and decode threads: see [`video`](crate::video).
 //!
 //! Nothing is sent but ZRTP until ZRTP is secure: the media threads wait for keys.
 
@@ -19,14 +23,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sotto_media::{AudioInput, AudioOutput, AudioSink, AudioSource};
+use sotto_media::video::{VideoInput, VideoOutput};
+use sotto_media::{AudioInput, AudioOutput, AudioSink, AudioSource, VideoSink, VideoSource};
 use sotto_rtp::opus::OPUS_CLOCK_RATE_HZ;
 use sotto_rtp::stats::SenderStats;
-use sotto_zrtp::cache::SqliteCache;
+use sotto_zrtp::cache::{SqliteCache, ZidCache};
 use sotto_zrtp::Session;
 
-use crate::audio::{self, Audio, PlayoutSetup, SenderSetup};
-use crate::net::{self, NetSetup};
+use crate::audio::{self, Io, PlayoutSetup, SenderSetup};
+use crate::net::{self, MediaIds, NetSetup};
+use crate::video::{self, VideoDecodeSetup, VideoSenderSetup, VideoShared, VideoThreads};
+use crate::video_net::VideoNetSetup;
 use crate::{CallConfig, CallEvent, EndReason, Error};
 
 /// A request from the application or a media thread to the network thread.
@@ -36,6 +43,10 @@ pub(crate) enum Command {
     HangUp,
     /// A media thread failed; the call ends with this message.
     Failed(String),
+    /// The video decode thread wants a keyframe (its flag in [`VideoShared`] says so too).
+    VideoKeyframe,
+    /// The video input ended.
+    VideoInputEnded,
 }
 
 /// Wakes the network thread out of its blocking read with an empty datagram to its own port,
@@ -89,6 +100,10 @@ pub(crate) struct Shared {
     /// Loss the peer reports for our stream (RTCP fraction lost, in percent), which tells the
     /// Opus encoder how much in-band FEC to spend; `u32::MAX` until the first report.
     pub(crate) peer_loss_percent: AtomicU32,
+    /// The video stream's counters.
+    pub(crate) video: VideoShared,
+    /// Origin of the times the threads share as integers.
+    pub(crate) epoch: Instant,
 }
 
 impl Shared {
@@ -102,6 +117,8 @@ impl Shared {
             frames_concealed: AtomicU64::new(0),
             jitter_buffer_ms: AtomicU64::new(0),
             peer_loss_percent: AtomicU32::new(u32::MAX),
+            video: VideoShared::new(),
+            epoch: Instant::now(),
         }
     }
 
@@ -156,9 +173,8 @@ impl Call {
     /// call's threads. Returns at once; a caller starts ZRTP immediately, a listener waits for
     /// its peer.
     pub fn start(config: CallConfig) -> Result<Call, Error> {
-        let input = Audio::Named(config.audio_in.clone());
-        let output = Audio::Named(config.audio_out.clone());
-        Self::start_inner(config, input, output)
+        let media = Media::named(&config);
+        Self::start_inner(config, media)
     }
 
     /// Like [`Call::start`], but the sender thread reads `source` and the playout thread writes
@@ -172,29 +188,44 @@ impl Call {
         source: Box<dyn AudioSource>,
         sink: Box<dyn AudioSink>,
     ) -> Result<Call, Error> {
-        Self::start_inner(config, Audio::Supplied(source), Audio::Supplied(sink))
+        let mut media = Media::named(&config);
+        media.audio_in = Io::Supplied(source);
+        media.audio_out = Io::Supplied(sink);
+        Self::start_inner(config, media)
     }
 
-    fn start_inner(
+    /// Like [`Call::start`], but the video sender thread reads `source` (if given) instead of
+    /// opening `config.video_in`, and the video decode thread writes `sink` (if given) instead
+    /// of opening `config.video_out`: for applications that show video themselves, and for
+    /// measurements that time-stamp pictures. Giving either turns video on. `source.read` is
+    /// called once per frame interval (`config.video_fps`) on the sender's clock, and
+    /// `sink.write` with each decoded picture, from the call's threads, and only once the
+    /// video stream is secure. The source's size is the size sent.
+    pub fn start_with_video(
         config: CallConfig,
-        input: Audio<AudioInput, dyn AudioSource>,
-        output: Audio<AudioOutput, dyn AudioSink>,
+        source: Option<Box<dyn VideoSource>>,
+        sink: Option<Box<dyn VideoSink>>,
     ) -> Result<Call, Error> {
-        if !matches!(config.ptime_ms, 10 | 20) {
-            return Err(Error::Config(format!(
-                "ptime must be 10 or 20 ms, not {}",
-                config.ptime_ms
-            )));
+        let mut media = Media::named(&config);
+        if let Some(source) = source {
+            media.video_in = Io::Supplied(source);
         }
-        for (name, value) in [
-            ("handshake timeout", config.handshake_timeout),
-            ("peer timeout", config.peer_timeout),
-            ("stats interval", config.stats_interval),
-        ] {
-            if value.is_zero() {
-                return Err(Error::Config(format!("the {name} must not be zero")));
-            }
+        if let Some(sink) = sink {
+            media.video_out = Io::Supplied(sink);
         }
+        Self::start_inner(config, media)
+    }
+
+    fn start_inner(config: CallConfig, media: Media) -> Result<Call, Error> {
+        config.validate()?;
+        let Media {
+            audio_in: input,
+            audio_out: output,
+            video_in,
+            video_out,
+        } = media;
+        let video_on = !matches!(video_in, Io::Named(VideoInput::None))
+            || !matches!(video_out, Io::Named(VideoOutput::None));
         let socket = UdpSocket::bind(config.bind).map_err(|source| {
             if source.kind() == io::ErrorKind::AddrInUse {
                 Error::PortInUse { addr: config.bind }
@@ -210,11 +241,17 @@ impl Call {
             path: config.cache_path.clone(),
             source,
         })?;
-        let ids = net::MediaIds::random();
+        let cache: Arc<dyn ZidCache> = Arc::new(cache);
+        let ids = MediaIds::random();
         let mut zrtp = config.zrtp.clone();
         zrtp.ssrc = ids.ssrc;
-        let session = Session::new(zrtp, Arc::new(cache), &mut rand_core::OsRng, Instant::now())
-            .map_err(Error::ZrtpConfig)?;
+        let session = Session::new(
+            zrtp.clone(),
+            Arc::clone(&cache),
+            &mut rand_core::OsRng,
+            Instant::now(),
+        )
+        .map_err(Error::ZrtpConfig)?;
 
         let shared = Arc::new(Shared::new());
         let (commands, command_rx) = mpsc::channel();
@@ -254,6 +291,37 @@ impl Call {
                 return Err(e);
             }
         };
+        let video = if video_on {
+            let started = start_video(
+                &config,
+                VideoIo {
+                    input: video_in,
+                    output: video_out,
+                },
+                &socket,
+                &shared,
+                &commands,
+                &waker,
+            );
+            match started.map(|(threads, channels)| VideoNetSetup {
+                zrtp,
+                cache,
+                ids: ids.another_stream(),
+                threads,
+                feedback: channels.0,
+                jobs: channels.1,
+                spare: channels.2,
+            }) {
+                Ok(setup) => Some(setup),
+                Err(e) => {
+                    let _ = sender.join();
+                    let _ = playout.join();
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
         // If the thread cannot start, dropping the setup releases the media threads.
         let net = net::spawn(NetSetup {
             config,
@@ -266,6 +334,7 @@ impl Call {
             events,
             sender,
             playout,
+            video,
         })?;
         Ok(Call {
             local_addr,
@@ -324,4 +393,85 @@ impl Drop for Call {
             self.command(Command::HangUp);
         }
     }
+}
+
+/// Where a call's media comes from and goes: named in its configuration or supplied.
+struct Media {
+    audio_in: Io<AudioInput, dyn AudioSource>,
+    audio_out: Io<AudioOutput, dyn AudioSink>,
+    video_in: Io<VideoInput, dyn VideoSource>,
+    video_out: Io<VideoOutput, dyn VideoSink>,
+}
+
+impl Media {
+    fn named(config: &CallConfig) -> Self {
+        Media {
+            audio_in: Io::Named(config.audio_in.clone()),
+            audio_out: Io::Named(config.audio_out.clone()),
+            video_in: Io::Named(config.video_in.clone()),
+            video_out: Io::Named(config.video_out.clone()),
+        }
+    }
+}
+
+/// The video input and output of a call with video on.
+struct VideoIo {
+    input: Io<VideoInput, dyn VideoSource>,
+    output: Io<VideoOutput, dyn VideoSink>,
+}
+
+/// The channels between the network thread and the video threads, its ends.
+type VideoChannels = (
+    mpsc::SyncSender<video::Feedback>,
+    mpsc::SyncSender<video::DecodeJob>,
+    Receiver<Vec<u8>>,
+);
+
+/// Feedback entries (NACK pairs, keyframe requests) waiting for the video sender.
+const FEEDBACK_QUEUE: usize = 256;
+
+/// Opens the video input and output on their threads; returns the threads (`None` for a
+/// direction that is off) and the network thread's ends of their channels.
+fn start_video(
+    config: &CallConfig,
+    io: VideoIo,
+    socket: &UdpSocket,
+    shared: &Arc<Shared>,
+    commands: &Sender<Command>,
+    waker: &Waker,
+) -> Result<(VideoThreads, VideoChannels), Error> {
+    let (feedback, feedback_rx) = mpsc::sync_channel(FEEDBACK_QUEUE);
+    let (jobs, jobs_rx) = mpsc::sync_channel(video::DECODE_QUEUE_FRAMES);
+    let (spare, spare_rx) = mpsc::sync_channel(video::DECODE_QUEUE_FRAMES + 2);
+    let sender = video::spawn_sender(VideoSenderSetup {
+        input: io.input,
+        width: config.video_width,
+        height: config.video_height,
+        fps: config.video_fps,
+        bitrate_bps: config.video_bitrate_bps,
+        socket: socket.try_clone()?,
+        shared: Arc::clone(shared),
+        feedback: feedback_rx,
+        commands: commands.clone(),
+        waker: waker.try_clone()?,
+    })?;
+    let decoder = video::spawn_decoder(VideoDecodeSetup {
+        output: io.output,
+        fps: config.video_fps,
+        jobs: jobs_rx,
+        spare,
+        shared: Arc::clone(shared),
+        commands: commands.clone(),
+        waker: waker.try_clone()?,
+    });
+    let decoder = match decoder {
+        Ok(decoder) => decoder,
+        Err(e) => {
+            if let Some(sender) = sender {
+                let _ = sender.join();
+            }
+            return Err(e);
+        }
+    };
+    Ok((VideoThreads { sender, decoder }, (feedback, jobs, spare_rx)))
 }

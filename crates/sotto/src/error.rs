@@ -37,6 +37,12 @@ pub enum Error {
     /// The audio output (file or device) cannot be opened.
     #[error("audio output: {0}")]
     AudioOutput(sotto_media::Error),
+    /// The video input (file, pattern or camera) cannot be opened.
+    #[error("video input: {0}")]
+    VideoInput(sotto_media::Error),
+    /// The video output (file) cannot be opened.
+    #[error("video output: {0}")]
+    VideoOutput(sotto_media::Error),
     // -- the configuration --
     /// A setting is out of range.
     #[error("invalid call configuration: {0}")]
@@ -44,6 +50,9 @@ pub enum Error {
     /// The Opus codec refused the settings.
     #[error("opus codec: {0}; use a bitrate between 6000 and 510000 bit/s")]
     Codec(sotto_media::Error),
+    /// The H.264 codec refused the video settings.
+    #[error("h264 codec: {0}; check the video size, frame rate and bitrate")]
+    VideoCodec(sotto_media::Error),
     /// The ZRTP settings are unusable.
     #[error("zrtp configuration: {0}")]
     ZrtpConfig(sotto_zrtp::Error),

@@ -3,8 +3,10 @@
 //! reading a Short Authentication String to each other.
 //!
 //! This crate is the only one that touches the world (sockets, threads, clocks, devices); the
-//! protocol cores it drives are sans-IO. [`Call`] runs a whole secure audio call; [`zrtp_udp`]
-//! runs just a ZRTP handshake over a UDP socket.
+//! protocol cores it drives are sans-IO. [`Call`] runs a whole secure audio call, and with
+//! [`CallConfig::video_in`] or [`CallConfig::video_out`] set, a video stream beside it, keyed
+//! by ZRTP Multistream from the audio stream's session; [`zrtp_udp`] runs just a ZRTP
+//! handshake over a UDP socket.
 //!
 //! A call, driven from its events:
 //!
@@ -21,6 +23,7 @@
 //!     match event {
 //!         CallEvent::Sas { sas, .. } => println!("compare with your peer: {sas}"),
 //!         CallEvent::Secure { peer, .. } => println!("secure call with {peer}"),
+//!         CallEvent::VideoUnavailable { reason } => println!("audio only: {reason}"),
 //!         CallEvent::Stats(stats) => println!("loss {:.1}%", stats.loss_percent),
 //!         CallEvent::Ended(reason) => println!("ended: {reason}"),
 //!         _ => {}
@@ -37,13 +40,16 @@ mod config;
 mod error;
 mod event;
 mod net;
+mod reports;
+mod video;
+mod video_net;
 pub mod zrtp_udp;
 
 pub use audio::{TONE_AMPLITUDE, TONE_FREQ_HZ};
 pub use call::Call;
 pub use config::CallConfig;
 pub use error::Error;
-pub use event::{CallEvent, CallStats, EndReason};
+pub use event::{CallEvent, CallStats, EndReason, VideoStats};
 
 pub use sotto_media as media;
 pub use sotto_zrtp as zrtp;

@@ -1,4 +1,6 @@
-//! The network thread: ZRTP, then SRTP and SRTCP, on the call's one socket.
+//! The network thread: ZRTP, then SRTP and SRTCP, on the call's one socket. The video
+//! stream's share of it (its Multistream ZRTP, SRTP, receiver and RTCP) is in
+//! [`video_net`](crate::video_net).
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -6,15 +8,12 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use rand_core::RngCore;
 use sotto_rt::JitterInput;
 use sotto_rtp::opus::{DEFAULT_PAYLOAD_TYPE, OPUS_CLOCK_RATE_HZ};
-use sotto_rtp::rtcp::{
-    self, Bye, ReceiverReport, ReportBlock, RtcpPacket, SdesChunk, SdesItem, SenderReport,
-    SDES_CNAME,
-};
+use sotto_rtp::rtcp::{self, RtcpPacket};
 use sotto_rtp::srtp::{self, SrtpReceiver, SrtpSender};
 use sotto_rtp::stats::ReceiveStats;
 use sotto_rtp::{classify, OpusPacketizer, PacketKind, RtpPacket};
@@ -22,6 +21,8 @@ use sotto_zrtp::{Event, Input, SecureInfo, Session};
 
 use crate::audio::{MediaThread, SenderGo};
 use crate::call::{Command, Shared};
+use crate::reports::{expected_received, interval_loss_percent, per_second, RtcpOut};
+use crate::video_net::{Taken, VideoNet, VideoNetSetup};
 use crate::zrtp_udp::ZrtpLink;
 use crate::Error;
 use crate::{CallConfig, CallEvent, CallStats, EndReason};
@@ -33,17 +34,16 @@ const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 const MAX_WAIT: Duration = Duration::from_secs(1);
 /// Receive buffer: larger than any datagram a peer of ours sends.
 const RECEIVE_BUFFER_LEN: usize = 2048;
-/// Largest RTCP compound we build.
-const RTCP_BUFFER_LEN: usize = 512;
 
 /// Identifiers of our stream, random as RFC 3550 asks.
 #[derive(Clone, Debug)]
 pub(crate) struct MediaIds {
     pub(crate) ssrc: u32,
-    sequence: u16,
-    timestamp: u32,
-    /// RFC 7022 short-term CNAME: random, so it reveals nothing about the host.
-    cname: String,
+    pub(crate) sequence: u16,
+    pub(crate) timestamp: u32,
+    /// RFC 7022 short-term CNAME: random, so it reveals nothing about the host. Both of a
+    /// call's streams carry the same one.
+    pub(crate) cname: String,
 }
 
 impl MediaIds {
@@ -56,6 +56,22 @@ impl MediaIds {
             sequence: rng.next_u32() as u16,
             timestamp: rng.next_u32(),
             cname: cname.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+
+    /// Identifiers of a second stream of the same call: its own random SSRC (never the
+    /// first's), sequence and timestamp, and the same CNAME.
+    pub(crate) fn another_stream(&self) -> Self {
+        let mut rng = rand_core::OsRng;
+        let mut ssrc = rng.next_u32();
+        while ssrc == self.ssrc {
+            ssrc = rng.next_u32();
+        }
+        MediaIds {
+            ssrc,
+            sequence: rng.next_u32() as u16,
+            timestamp: rng.next_u32(),
+            cname: self.cname.clone(),
         }
     }
 }
@@ -73,6 +89,8 @@ pub(crate) struct NetSetup {
     pub(crate) events: Sender<CallEvent>,
     pub(crate) sender: MediaThread<SenderGo>,
     pub(crate) playout: MediaThread<()>,
+    /// The video stream, when the call has video on.
+    pub(crate) video: Option<VideoNetSetup>,
 }
 
 /// Starts the network thread; it returns why the call ended.
@@ -135,6 +153,10 @@ struct Net {
     /// A SAS verdict given before the call was secure, applied once it is.
     pending_verified: Option<bool>,
     media: Option<Media>,
+    /// SSRC in the header of the peer's audio-stream ZRTP packets: its other ZRTP packets are
+    /// the video stream's.
+    peer_zrtp_ssrc: Option<u32>,
+    video: Option<VideoNet>,
 }
 
 impl Net {
@@ -150,6 +172,7 @@ impl Net {
             events,
             sender,
             playout,
+            video,
         } = setup;
         Net {
             socket,
@@ -169,6 +192,8 @@ impl Net {
             first_heard: None,
             pending_verified: None,
             media: None,
+            peer_zrtp_ssrc: None,
+            video: video.map(VideoNet::new),
         }
     }
 
@@ -190,12 +215,21 @@ impl Net {
                 Command::HangUp => return Some(EndReason::HungUp),
                 Command::Failed(message) => return Some(EndReason::Failed(message)),
                 Command::SetSasVerified(verified) => self.set_sas_verified(verified),
+                // The decode thread raised its flag; the video timers below act on it.
+                Command::VideoKeyframe => {}
+                Command::VideoInputEnded => self.emit(CallEvent::VideoInputEnded),
             }
         }
         let now = Instant::now();
         self.link.handle_timeout(now);
         if let Some(reason) = self.flush_zrtp(now) {
             return Some(reason);
+        }
+        if let Some(video) = &mut self.video {
+            let events = &self.events;
+            video.drive_zrtp(&self.socket, &self.shared, now, &mut |event| {
+                let _ = events.send(event);
+            });
         }
         if let Some(reason) = self.check_timers(now) {
             return Some(reason);
@@ -312,6 +346,12 @@ impl Net {
             });
             playout.start(());
         }
+        if let Some(video) = &mut self.video {
+            let events = &self.events;
+            video.start_zrtp(info, peer, now, &mut |event| {
+                let _ = events.send(event);
+            });
+        }
         self.media = Some(Media {
             peer,
             srtp_rx,
@@ -361,6 +401,10 @@ impl Net {
             return Some(EndReason::DurationReached);
         }
         let (rtcp_due, stats_due) = (now >= media.next_rtcp, now >= media.next_stats);
+        if let Some(video) = &mut self.video {
+            video.set_audio_rtt(media.rtt);
+            video.handle_timeout(&self.socket, media.peer, &self.shared, now);
+        }
         if rtcp_due {
             self.send_rtcp(now, false);
         }
@@ -390,13 +434,20 @@ impl Net {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let mut deadlines = [self.link.deadline(), self.handshake_deadline(), None, None];
+        let mut deadlines = [
+            self.link.deadline(),
+            self.handshake_deadline(),
+            None,
+            None,
+            None,
+        ];
         if let Some(media) = &self.media {
             deadlines = [
                 self.link.deadline(),
                 Some(media.last_heard + self.peer_timeout),
                 Some(media.next_rtcp.min(media.next_stats)),
                 self.duration.map(|d| media.secure_at + d),
+                self.video.as_ref().and_then(VideoNet::deadline),
             ];
         }
         deadlines.into_iter().flatten().min()
@@ -414,7 +465,18 @@ impl Net {
         }
         match classify(datagram) {
             PacketKind::Zrtp => {
-                if self.link.handle_datagram(from, datagram, now) {
+                let accepted = if self.is_video_zrtp(datagram) {
+                    self.video
+                        .as_mut()
+                        .is_some_and(|video| video.handle_zrtp(from, datagram, now))
+                } else {
+                    let accepted = self.link.handle_datagram(from, datagram, now);
+                    if accepted && self.peer_zrtp_ssrc.is_none() {
+                        self.peer_zrtp_ssrc = header_ssrc(datagram, ZRTP_SSRC_AT);
+                    }
+                    accepted
+                };
+                if accepted {
                     self.first_heard.get_or_insert(now);
                     if let Some(media) = &mut self.media {
                         media.last_heard = now;
@@ -423,22 +485,32 @@ impl Net {
                 None
             }
             PacketKind::Rtp => {
-                if let Some(media) = self.media.as_mut().filter(|m| m.peer == from) {
-                    media.handle_rtp(datagram, &mut self.jitter, now);
-                } else if let Some(media) = &mut self.media {
-                    media.rejected += 1;
+                if !self.is_audio_srtp(false, from, datagram, now) {
+                    return None;
+                }
+                let media = self.media.as_mut()?;
+                if let Some(timestamp) = media.handle_rtp(datagram, &mut self.jitter, now) {
+                    if let Some(video) = &mut self.video {
+                        // The packet plays after the jitter buffer's current wait.
+                        let wait = self.shared.jitter_buffer_ms.load(Ordering::Relaxed);
+                        video.on_audio_played(timestamp, now + Duration::from_millis(wait));
+                    }
                 }
                 None
             }
-            PacketKind::Rtcp => match self.media.as_mut().filter(|m| m.peer == from) {
-                Some(media) => media.handle_rtcp(datagram, &self.shared, self.ids.ssrc, now),
-                None => {
-                    if let Some(media) = &mut self.media {
-                        media.rejected += 1;
-                    }
-                    None
+            PacketKind::Rtcp => {
+                if !self.is_audio_srtp(true, from, datagram, now) {
+                    return None;
                 }
-            },
+                let media = self.media.as_mut()?;
+                media.handle_rtcp(
+                    datagram,
+                    &self.shared,
+                    self.ids.ssrc,
+                    self.video.as_mut(),
+                    now,
+                )
+            }
             PacketKind::Stun | PacketKind::Unknown => {
                 if let Some(media) = &mut self.media {
                     media.rejected += 1;
@@ -448,55 +520,78 @@ impl Net {
         }
     }
 
+    /// Whether an SRTP (or, with `rtcp`, SRTCP) datagram is the audio stream's to unprotect:
+    /// the call is secure, the datagram came from the peer (anything else is counted as
+    /// rejected), and the video stream did not take it.
+    fn is_audio_srtp(
+        &mut self,
+        rtcp: bool,
+        from: SocketAddr,
+        datagram: &mut [u8],
+        now: Instant,
+    ) -> bool {
+        let Some(media) = &mut self.media else {
+            return false;
+        };
+        if media.peer != from {
+            media.rejected += 1;
+            return false;
+        }
+        let Some(video) = &mut self.video else {
+            return true;
+        };
+        let ssrc_at = if rtcp { RTCP_SSRC_AT } else { RTP_SSRC_AT };
+        let Some(ssrc) = header_ssrc(datagram, ssrc_at) else {
+            return true;
+        };
+        let taken = if rtcp {
+            video.take_rtcp(datagram, ssrc, media.peer_ssrc, &self.shared, now)
+        } else {
+            video.take_rtp(datagram, ssrc, media.peer_ssrc, &self.socket, from, now)
+        };
+        match taken {
+            Taken::NotVideo => true,
+            Taken::Accepted => {
+                media.last_heard = now;
+                false
+            }
+            Taken::Rejected => false,
+        }
+    }
+
     /// Sends an SR (or an RR before we sent anything) with SDES CNAME, and BYE when leaving.
     fn send_rtcp(&mut self, now: Instant, bye: bool) {
         let Some(media) = &mut self.media else {
             return;
         };
         media.next_rtcp = now + RTCP_INTERVAL;
-        let ssrc = self.ids.ssrc;
-        let block = media.rx_stats.as_mut().and_then(|s| s.report_block(now));
-        let blocks: &[ReportBlock] = block.as_slice();
-        let info = self
-            .shared
-            .sender_stats()
-            .sender_info(now, SystemTime::now());
-        let report = match info {
-            Some(info) => RtcpPacket::SenderReport(SenderReport {
-                ssrc,
-                info,
-                blocks: blocks.into(),
-            }),
-            None => RtcpPacket::ReceiverReport(ReceiverReport {
-                ssrc,
-                blocks: blocks.into(),
-            }),
-        };
-        let items = [SdesItem {
-            kind: SDES_CNAME,
-            value: self.ids.cname.as_bytes(),
-        }];
-        let chunks = [SdesChunk {
-            ssrc,
-            items: items[..].into(),
-        }];
-        let sources = [ssrc];
-        let packets = [
-            report,
-            RtcpPacket::Sdes(chunks[..].into()),
-            RtcpPacket::Bye(Bye {
-                sources: (&sources).into(),
-                reason: None,
-            }),
-        ];
-        let packets = if bye { &packets[..] } else { &packets[..2] };
-        let mut out = [0u8; RTCP_BUFFER_LEN];
-        let sent = rtcp::write_compound(packets, 0, &mut out)
-            .and_then(|len| media.rtcp_tx.protect_rtcp(&mut out, len));
-        if let Ok(len) = sent {
-            // Lost like any datagram: the next report follows in RTCP_INTERVAL.
-            let _ = self.socket.send_to(&out[..len], media.peer);
+        RtcpOut {
+            socket: &self.socket,
+            peer: media.peer,
+            rtcp_tx: &mut media.rtcp_tx,
+            ids: &self.ids,
         }
+        .send_report(
+            media.rx_stats.as_mut(),
+            self.shared.sender_stats(),
+            now,
+            bye,
+        );
+        // The video stream reports on its own schedule; it says goodbye with the audio.
+        if bye {
+            if let Some(video) = &mut self.video {
+                video.send_report(&self.socket, media.peer, &self.shared, now, true);
+            }
+        }
+    }
+
+    /// Whether a ZRTP datagram belongs to the video stream: once its session runs, every ZRTP
+    /// packet whose header SSRC is not the peer's audio stream's.
+    fn is_video_zrtp(&self, datagram: &[u8]) -> bool {
+        self.video.as_ref().is_some_and(VideoNet::has_link)
+            && self
+                .peer_zrtp_ssrc
+                .is_some_and(|audio| header_ssrc(datagram, ZRTP_SSRC_AT) != Some(audio))
     }
 
     fn emit_stats(&mut self, now: Instant) {
@@ -505,30 +600,18 @@ impl Net {
         };
         media.next_stats = now + self.stats_interval;
         let bytes_sent = self.shared.bytes_sent.load(Ordering::Relaxed);
-        let (expected, received) = media
-            .rx_stats
-            .as_ref()
-            .filter(|s| !s.on_probation())
-            .map_or((0, 0), |s| (s.expected(), s.received()));
+        let (expected, received) = expected_received(media.rx_stats.as_ref());
         let previous = media.previous;
         let seconds = now.saturating_duration_since(previous.at).as_secs_f64();
-        let rate = |bytes: u64| {
-            if seconds > 0.0 {
-                bytes as f64 * 8.0 / seconds
-            } else {
-                0.0
-            }
-        };
-        // RFC 3550 A.3: the fraction lost over the interval, never negative.
-        let expected_interval = expected.wrapping_sub(previous.expected);
-        let received_interval = received.wrapping_sub(previous.received);
-        let loss_percent = if expected_interval == 0 || received_interval >= expected_interval {
-            0.0
-        } else {
-            f64::from(expected_interval - received_interval) * 100.0 / f64::from(expected_interval)
-        };
+        let rate = |bytes: u64| per_second(bytes, seconds) * 8.0;
+        let loss_percent =
+            interval_loss_percent((previous.expected, previous.received), (expected, received));
         let played = self.shared.frames_played.load(Ordering::Relaxed);
         let concealed = self.shared.frames_concealed.load(Ordering::Relaxed);
+        let (video, video_rejected) = match &mut self.video {
+            Some(v) => (v.stats(&self.shared, now), v.rejected()),
+            None => (None, 0),
+        };
         let stats = CallStats {
             elapsed: now.saturating_duration_since(media.secure_at),
             tx_bitrate_bps: rate(bytes_sent.saturating_sub(previous.bytes_sent)),
@@ -546,7 +629,8 @@ impl Net {
             } else {
                 concealed as f64 * 100.0 / played as f64
             },
-            srtp_rejected: media.rejected,
+            srtp_rejected: media.rejected + video_rejected,
+            video,
         };
         media.previous = Interval {
             at: now,
@@ -569,10 +653,14 @@ impl Net {
         self.shared.stop.store(true, Ordering::Release);
         let now = Instant::now();
         self.send_rtcp(now, true);
-        let results = match self.threads.take() {
-            Some((sender, playout)) => [sender.join(), playout.join()],
-            None => [Ok(()), Ok(())],
+        let mut results = match self.threads.take() {
+            Some((sender, playout)) => vec![sender.join(), playout.join()],
+            None => Vec::new(),
         };
+        if let Some(threads) = self.video.as_mut().and_then(VideoNet::take_threads) {
+            results.extend(threads.sender.map(MediaThread::join));
+            results.extend(threads.decoder.map(MediaThread::join));
+        }
         if self.media.is_some() {
             self.emit_stats(Instant::now());
         }
@@ -586,15 +674,32 @@ impl Net {
     }
 }
 
+/// Where the SSRC sits in the clear header: ZRTP and RTP at byte 8, RTCP (the sender's) at 4.
+const ZRTP_SSRC_AT: usize = 8;
+const RTP_SSRC_AT: usize = 8;
+const RTCP_SSRC_AT: usize = 4;
+
+/// The 32-bit SSRC at `at` in a datagram's header, if it is long enough.
+fn header_ssrc(datagram: &[u8], at: usize) -> Option<u32> {
+    let bytes = datagram.get(at..at + 4)?;
+    Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+}
+
 impl Media {
-    fn handle_rtp(&mut self, datagram: &mut [u8], jitter: &mut JitterInput, now: Instant) {
+    /// Handles an audio packet; returns its RTP timestamp if it went to the jitter buffer.
+    fn handle_rtp(
+        &mut self,
+        datagram: &mut [u8],
+        jitter: &mut JitterInput,
+        now: Instant,
+    ) -> Option<u32> {
         let Ok(len) = self.srtp_rx.unprotect_rtp(datagram) else {
             self.rejected += 1;
-            return;
+            return None;
         };
         let Ok(packet) = RtpPacket::parse(&datagram[..len]) else {
             self.rejected += 1;
-            return;
+            return None;
         };
         self.last_heard = now;
         let header = packet.header;
@@ -606,7 +711,7 @@ impl Media {
             || packet.payload.is_empty()
         {
             self.rejected += 1;
-            return;
+            return None;
         }
         self.packets_received += 1;
         self.bytes_received += datagram.len() as u64;
@@ -616,7 +721,10 @@ impl Media {
             })
             .on_packet(header.sequence, header.timestamp, now);
         // A full buffer drops the packet and counts it; playout conceals the gap.
-        let _ = jitter.push(header.sequence, header.timestamp, now, packet.payload);
+        jitter
+            .push(header.sequence, header.timestamp, now, packet.payload)
+            .ok()
+            .map(|()| header.timestamp)
     }
 
     fn handle_rtcp(
@@ -624,6 +732,7 @@ impl Media {
         datagram: &mut [u8],
         shared: &Shared,
         own_ssrc: u32,
+        mut video: Option<&mut VideoNet>,
         now: Instant,
     ) -> Option<EndReason> {
         let Ok(len) = self.srtp_rx.unprotect_rtcp(datagram) else {
@@ -636,6 +745,12 @@ impl Media {
                 RtcpPacket::SenderReport(sr) => {
                     if let Some(stats) = self.rx_stats.as_mut().filter(|s| s.ssrc() == sr.ssrc) {
                         stats.on_sender_report(sr.info.ntp_timestamp, now);
+                        if let Some(video) = video.as_deref_mut() {
+                            video.on_audio_sender_report(
+                                sr.info.ntp_timestamp,
+                                sr.info.rtp_timestamp,
+                            );
+                        }
                     }
                     sr.blocks
                 }

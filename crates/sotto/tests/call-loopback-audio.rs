@@ -6,29 +6,13 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::{Duration, Instant};
-use support::{loopback, scratch};
+use std::time::Duration;
+use support::{last_stats, run_to_end, scratch, start_caller, start_listener};
 
 use sotto::media::{AudioInput, AudioOutput, AudioSource, WavSource};
-use sotto::{
-    Call, CallConfig, CallEvent, CallStats, EndReason, Role, TONE_AMPLITUDE, TONE_FREQ_HZ,
-};
+use sotto::{CallEvent, Role, TONE_AMPLITUDE, TONE_FREQ_HZ};
 
 const RATE: f64 = 48_000.0;
-
-/// Events until `Ended`, which must come within `limit`.
-fn events_until_end(call: &Call, limit: Duration) -> Vec<CallEvent> {
-    let end = Instant::now() + limit;
-    let mut events = Vec::new();
-    while let Some(event) = call.next_event(end.saturating_duration_since(Instant::now())) {
-        let ended = matches!(event, CallEvent::Ended(_));
-        events.push(event);
-        if ended {
-            return events;
-        }
-    }
-    panic!("no Ended event within {limit:?}: {events:?}");
-}
 
 fn sas(events: &[CallEvent]) -> String {
     events
@@ -48,17 +32,6 @@ fn secure(events: &[CallEvent]) -> (Role, SocketAddr) {
             _ => None,
         })
         .expect("a Secure event")
-}
-
-fn last_stats(events: &[CallEvent]) -> CallStats {
-    events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            CallEvent::Stats(s) => Some(*s),
-            _ => None,
-        })
-        .expect("a Stats event")
 }
 
 fn read_wav(path: &Path) -> Vec<i16> {
@@ -95,24 +68,11 @@ fn call_once(
     duration: Duration,
 ) -> (Vec<CallEvent>, Vec<CallEvent>, Vec<i16>) {
     let out = scratch("wav");
-    let mut listen = CallConfig::new(loopback(), None, scratch("sqlite"));
-    listen.audio_out = AudioOutput::File(out.clone());
-    listen.stats_interval = Duration::from_millis(500);
-    let listener = Call::start(listen).expect("listener starts");
-
-    let mut call = CallConfig::new(loopback(), Some(listener.local_addr()), scratch("sqlite"));
-    call.audio_in = audio_in;
-    call.duration = Some(duration);
-    call.stats_interval = Duration::from_millis(500);
-    let caller = Call::start(call).expect("caller starts");
+    let listener = start_listener(|c| c.audio_out = AudioOutput::File(out.clone()));
+    let caller = start_caller(listener.local_addr(), duration, |c| c.audio_in = audio_in);
     let caller_addr = caller.local_addr();
     let listener_addr = listener.local_addr();
-
-    let caller_events = events_until_end(&caller, duration + Duration::from_secs(20));
-    // The caller's RTCP BYE ends the listener.
-    let listener_events = events_until_end(&listener, Duration::from_secs(15));
-    assert_eq!(caller.wait(), EndReason::DurationReached);
-    assert_eq!(listener.wait(), EndReason::PeerHungUp);
+    let (caller_events, listener_events) = run_to_end(caller, listener, duration);
 
     assert_eq!(sas(&caller_events), sas(&listener_events));
     let (caller_role, caller_peer) = secure(&caller_events);

@@ -132,6 +132,21 @@ pub trait VideoSink: Send {
     fn finish(&mut self) -> Result<(), Error>;
 }
 
+/// A sink that discards pictures: for a call that should decode the peer's video (and report
+/// its figures) without showing or storing it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullVideoSink;
+
+impl VideoSink for NullVideoSink {
+    fn write(&mut self, _frame: &VideoFrame) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
 /// Checks that a picture size is one sotto handles.
 pub fn check_size(width: u32, height: u32) -> Result<(), Error> {
     if width == 0

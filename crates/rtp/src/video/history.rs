@@ -224,15 +224,7 @@ impl Iterator for NackPairs<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// An origin for virtual time; only differences between instants matter.
-    fn base() -> Instant {
-        #[allow(
-            clippy::disallowed_methods,
-            reason = "an origin for virtual time, never read again"
-        )]
-        Instant::now()
-    }
+    use crate::testing::base;
 
     #[test]
     fn nack_pairs_cover_every_number_and_pack_runs() {

@@ -60,10 +60,11 @@ pub struct VideoReceiverConfig {
     /// How long a gap in the sequence numbers may be reordering before it is NACKed.
     pub reorder_grace: Duration,
     /// How many times one missing packet is NACKed. A NACK is repeated once the RTT plus a
-    /// margin (a quarter RTT, at least 10 ms) has passed without the packet.
+    /// margin (a quarter RTT, at least 10 ms) has passed without the packet, and no sooner
+    /// than the give-up wait divided by one more than this, so the repeats cover the wait.
     pub max_nack_retries: u32,
     /// How long a missing packet is waited for, from when the gap was seen, before its frame
-    /// is dropped. The receiver waits the longer of this and 3 RTT: a retransmission takes
+    /// is dropped (even when its NACKs are all spent: a retransmission may be on its way). The receiver waits the longer of this and 3 RTT: a retransmission takes
     /// one RTT, and a wait of 3 RTT leaves room for a lost NACK or a lost retransmission to be
     /// retried, while 200 ms (the default) is the most a viewer forgives on a short RTT.
     pub give_up_after: Duration,
@@ -208,8 +209,9 @@ struct Ready {
 ///
 /// How it behaves, after libwebrtc's receiver:
 /// - Packets wait in a fixed ring keyed by extended sequence number. A gap is NACKed once it
-///   has lasted `reorder_grace`, again every RTT and a margin, up to `max_nack_retries` times,
-///   and given up after the longer of `give_up_after` and 3 RTT.
+///   has lasted `reorder_grace`, again every RTT and a margin (spread over the wait on a short
+///   RTT), up to `max_nack_retries` times, and given up after the longer of `give_up_after` and
+///   3 RTT.
 /// - A frame is every packet with one RTP timestamp, up to the marker bit (or a timestamp
 ///   change). It is released the moment it is complete if it follows the previous frame; a
 ///   complete keyframe (IDR with SPS and PPS) is released at once wherever it is, passing over
@@ -437,13 +439,12 @@ impl VideoReceiver {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.note_now(now);
         let window = self.give_up_window();
-        let max_retries = self.config.max_nack_retries;
         // Giving up the newest due packet passes over every one before it too.
         let due = self
             .missing
             .iter()
             .rev()
-            .find(|m| give_up_at(m, window, max_retries) <= now)
+            .find(|m| later(m.detected, window) <= now)
             .map(|m| m.ext);
         if let Some(ext) = due {
             self.give_up(now, ext);
@@ -527,7 +528,7 @@ impl VideoReceiver {
         let window = self.give_up_window();
         let max_retries = self.config.max_nack_retries;
         for m in &self.missing {
-            let mut due = give_up_at(m, window, max_retries);
+            let mut due = later(m.detected, window);
             if m.retries < max_retries {
                 due = due.min(m.next_nack);
             }
@@ -561,8 +562,13 @@ impl VideoReceiver {
         self.last_now = Some(self.last_now.map_or(now, |t| t.max(now)));
     }
 
+    /// Repeats are spread over the give-up window: on a short RTT, RTT-paced NACKs would
+    /// all be spent in a burst long before the window ends, while the sender may be busy
+    /// encoding a frame before it answers.
     fn nack_interval(&self) -> Duration {
-        self.rtt + (self.rtt / 4).max(MIN_NACK_MARGIN)
+        let paced = self.rtt + (self.rtt / 4).max(MIN_NACK_MARGIN);
+        let spread = self.give_up_window() / (self.config.max_nack_retries + 1);
+        paced.max(spread)
     }
 
     fn give_up_window(&self) -> Duration {
@@ -992,20 +998,10 @@ fn assemble<'p>(
     open_fu.is_none() && !frame.is_empty()
 }
 
-/// When the missing packet `m` is given up: after the give-up window, or once its last NACK
-/// has had its time.
-fn give_up_at(m: &Missing, window: Duration, max_retries: u32) -> Instant {
-    let deadline = later(m.detected, window);
-    if m.retries >= max_retries {
-        deadline.min(m.next_nack)
-    } else {
-        deadline
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::base;
 
     #[test]
     fn payload_flags_read_nal_types_through_stap_a_and_fu_a() {
@@ -1068,15 +1064,6 @@ mod tests {
         assert_eq!(assembled(&[&[0x7c, 0xc5, 1]], 100), None);
         assert_eq!(assembled(&[&[]], 100), None);
         assert_eq!(assembled(&[], 100), None);
-    }
-
-    /// An origin for virtual time; only differences between instants matter.
-    fn base() -> Instant {
-        #[allow(
-            clippy::disallowed_methods,
-            reason = "an origin for virtual time, never read again"
-        )]
-        Instant::now()
     }
 
     const KEYFRAME_STAP_A: [u8; 13] = [0x78, 0, 2, 0x67, 1, 0, 2, 0x68, 2, 0, 2, 0x65, 3];
@@ -1162,5 +1149,17 @@ mod tests {
         r.set_rtt(Duration::from_millis(400));
         assert_eq!(r.give_up_window(), Duration::from_millis(1200));
         assert_eq!(r.nack_interval(), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn nacks_on_a_short_rtt_are_spread_over_the_wait() {
+        let mut r = VideoReceiver::new(VideoReceiverConfig::default());
+        // Loopback: RTT-paced repeats would be 10 ms apart and all spent after 100 ms.
+        r.set_rtt(Duration::from_millis(1));
+        let window = r.give_up_window();
+        assert_eq!(window, Duration::from_millis(200));
+        let spent = r.nack_interval() * r.config().max_nack_retries;
+        assert!(spent >= window * 9 / 10, "{spent:?} of {window:?}");
+        assert!(spent <= window, "{spent:?} of {window:?}");
     }
 }

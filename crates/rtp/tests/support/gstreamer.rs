@@ -1,8 +1,12 @@
 //! Running `gst-launch-1.0` as a peer: child processes with deadlines, the SRTP caps and
-//! properties that match each of our profiles, a WAV reader and the small DSP used to judge
-//! what came out of a codec.
+//! properties that match each of our profiles, the two ends of an SRTP stream on loopback, a
+//! WAV reader and the small DSP used to judge what came out of a codec.
 
-use std::io::{BufRead, BufReader, Read};
+// Each test uses its own share of these helpers.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -10,7 +14,10 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use sotto_rtp::srtp::SrtpProfile;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use sotto_rtp::srtp::{SrtpProfile, SrtpReceiver, SrtpSender};
+use sotto_rtp::{classify, PacketKind, RtpPacket};
 
 /// SRTP master salt length for every AES-CM profile (RFC 3711, 112 bits).
 pub const SALT_LEN: usize = 14;
@@ -28,6 +35,17 @@ pub fn gst_names(profile: SrtpProfile) -> (&'static str, &'static str, usize) {
 /// SRTCP keeps the 80-bit tag in every profile (RFC 3711, RFC 5764), as sotto's SRTCP does.
 pub const SRTCP_AUTH: &str = "hmac-sha1-80";
 
+/// Master key, master salt and SSRC for one run, from a seeded generator so failures replay.
+pub fn keying(profile: SrtpProfile, seed: u64) -> (Vec<u8>, [u8; SALT_LEN], u32) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let (_, _, key_len) = gst_names(profile);
+    let mut key = vec![0u8; key_len];
+    rng.fill_bytes(&mut key);
+    let mut salt = [0u8; SALT_LEN];
+    rng.fill_bytes(&mut salt);
+    (key, salt, rng.next_u32())
+}
+
 /// Lowercase hex, the form GStreamer parses for `(buffer)` caps fields and `key=` properties.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -40,31 +58,107 @@ pub fn key_and_salt_hex(key: &[u8], salt: &[u8]) -> String {
     hex(&both)
 }
 
+/// What the caps say of an RTP stream besides its SRTP keying.
+#[derive(Clone, Copy, Debug)]
+pub struct RtpFormat {
+    pub payload_type: u8,
+    pub clock_rate_hz: u32,
+    pub encoding_name: &'static str,
+    pub media: &'static str,
+}
+
+/// Opus (RFC 7587) as sotto sends it: payload type 111, 48 kHz.
+pub const OPUS: RtpFormat = RtpFormat {
+    payload_type: 111,
+    clock_rate_hz: 48_000,
+    encoding_name: "OPUS",
+    media: "audio",
+};
+
+/// H.264 (RFC 6184) as sotto sends it: payload type 96, 90 kHz.
+pub const H264: RtpFormat = RtpFormat {
+    payload_type: 96,
+    clock_rate_hz: 90_000,
+    encoding_name: "H264",
+    media: "video",
+};
+
 /// Caps for `udpsrc` in front of `srtpdec`. srtpdec looks the crypto context up by SSRC: without
 /// `ssrc` here it asks for a key with a signal that gst-launch cannot answer and drops everything.
-pub fn srtp_opus_caps(profile: SrtpProfile, ssrc: u32, key: &[u8], salt: &[u8]) -> String {
+pub fn srtp_caps(
+    format: RtpFormat,
+    profile: SrtpProfile,
+    ssrc: u32,
+    key: &[u8],
+    salt: &[u8],
+) -> String {
     let (cipher, auth, _) = gst_names(profile);
+    let RtpFormat {
+        payload_type,
+        clock_rate_hz,
+        encoding_name,
+        media,
+    } = format;
     format!(
-        "application/x-srtp, payload=(int)111, ssrc=(uint){ssrc}, srtp-key=(buffer){key}, \
-         srtp-cipher=(string){cipher}, srtp-auth=(string){auth}, \
+        "application/x-srtp, payload=(int){payload_type}, ssrc=(uint){ssrc}, \
+         srtp-key=(buffer){key}, srtp-cipher=(string){cipher}, srtp-auth=(string){auth}, \
          srtcp-cipher=(string){cipher}, srtcp-auth=(string){SRTCP_AUTH}, roc=(uint)0, \
-         clock-rate=(int)48000, encoding-name=(string)OPUS, media=(string)audio",
+         clock-rate=(int){clock_rate_hz}, encoding-name=(string){encoding_name}, \
+         media=(string){media}",
         key = key_and_salt_hex(key, salt),
     )
 }
 
-/// Caps for `udpsrc` in front of `srtpdec` for H.264 video (payload type 96, 90 kHz); the SSRC
-/// is required for the same reason as in [`srtp_opus_caps`].
-#[allow(dead_code)] // the audio tests include this file too
-pub fn srtp_h264_caps(profile: SrtpProfile, ssrc: u32, key: &[u8], salt: &[u8]) -> String {
+/// A receiving pipeline: `udpsrc` on loopback `port` with `caps` (see [`srtp_caps`]),
+/// `srtpdec`, then the `decode` elements (depayloader, decoder, conversions), each after a `!`,
+/// and a `filesink` writing to `path`.
+pub fn srtp_to_file(caps: &str, port: u16, decode: &[&str], path: &Path) -> Vec<String> {
+    let mut args = vec![
+        "udpsrc".to_owned(),
+        "address=127.0.0.1".to_owned(),
+        format!("port={port}"),
+        format!("caps={caps}"),
+        "!".to_owned(),
+        "srtpdec".to_owned(),
+    ];
+    for element in decode {
+        args.push("!".to_owned());
+        args.push((*element).to_owned());
+    }
+    args.extend([
+        "!".to_owned(),
+        "filesink".to_owned(),
+        format!("location={}", path.display()),
+        "buffer-mode=unbuffered".to_owned(),
+    ]);
+    args
+}
+
+/// A sending pipeline: `encode` (source through payloader, with its own `!`s), then `srtpenc`
+/// keyed for `profile` and a `udpsink` to loopback `port`.
+pub fn srtp_to_udp(
+    encode: &[&str],
+    profile: SrtpProfile,
+    key: &[u8],
+    salt: &[u8],
+    port: u16,
+) -> Vec<String> {
     let (cipher, auth, _) = gst_names(profile);
-    format!(
-        "application/x-srtp, payload=(int)96, ssrc=(uint){ssrc}, srtp-key=(buffer){key}, \
-         srtp-cipher=(string){cipher}, srtp-auth=(string){auth}, \
-         srtcp-cipher=(string){cipher}, srtcp-auth=(string){SRTCP_AUTH}, roc=(uint)0, \
-         clock-rate=(int)90000, encoding-name=(string)H264, media=(string)video",
-        key = key_and_salt_hex(key, salt),
-    )
+    let mut args: Vec<String> = encode.iter().map(|&arg| arg.to_owned()).collect();
+    args.extend([
+        "!".to_owned(),
+        "srtpenc".to_owned(),
+        format!("key={}", key_and_salt_hex(key, salt)),
+        format!("rtp-cipher={cipher}"),
+        format!("rtp-auth={auth}"),
+        format!("rtcp-cipher={cipher}"),
+        format!("rtcp-auth={SRTCP_AUTH}"),
+        "!".to_owned(),
+        "udpsink".to_owned(),
+        "host=127.0.0.1".to_owned(),
+        format!("port={port}"),
+    ]);
+    args
 }
 
 /// `gst-launch-1.0` on PATH, or a panic that says how to install it.
@@ -105,7 +199,7 @@ pub struct GstProcess {
 impl GstProcess {
     /// Starts `gst-launch-1.0 -e <args>`, one pipeline token per argument (so a caps string
     /// with spaces stays whole). `-e` turns SIGINT into an EOS so wavenc finishes its header.
-    pub fn spawn(args: &[&str]) -> Self {
+    pub fn spawn<S: AsRef<OsStr>>(args: &[S]) -> Self {
         let mut child = Command::new(gst_launch())
             .arg("-e")
             .args(args)
@@ -156,6 +250,27 @@ impl GstProcess {
             }
             thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Waits up to `timeout` for a sending pipeline to finish, and asserts that it succeeded.
+    pub fn assert_finished(&mut self, timeout: Duration) {
+        let status = self
+            .wait_timeout(timeout)
+            .unwrap_or_else(|| panic!("gstreamer sender still running:\n{}", self.log()));
+        assert!(status.success(), "gst-launch-1.0 failed:\n{}", self.log());
+    }
+
+    /// For a pipeline ending in a `filesink` to `path`: waits until the file holds `want` bytes
+    /// or `timeout` passes, ends the pipeline with an EOS (so a muxer finishes its header) and
+    /// asserts a clean exit. Returns what the file held (and removes it) and its size before the
+    /// EOS, for failure messages.
+    pub fn finish_file(&mut self, path: &Path, want: u64, timeout: Duration) -> (Vec<u8>, u64) {
+        let seen = wait_for_file_len(path, want, timeout);
+        let status = self.interrupt_and_wait(Duration::from_secs(5));
+        assert!(status.success(), "gst-launch-1.0 failed:\n{}", self.log());
+        let bytes = std::fs::read(path).unwrap_or_default();
+        let _ = std::fs::remove_file(path);
+        (bytes, seen)
     }
 
     /// True once the child has exited.
@@ -209,6 +324,131 @@ fn drain(
             }
         }
     });
+}
+
+/// The sending end of one of our SRTP streams to a GStreamer pipeline on loopback.
+pub struct SrtpOutbox {
+    socket: UdpSocket,
+    sender: SrtpSender,
+}
+
+impl SrtpOutbox {
+    /// A socket connected to loopback `port` and an SRTP sender for the master key and salt.
+    pub fn connect(profile: SrtpProfile, key: &[u8], salt: &[u8], port: u16) -> Self {
+        let sender = SrtpSender::new(profile, key, salt).expect("srtp sender");
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind sender socket");
+        socket.connect(("127.0.0.1", port)).expect("connect to gst");
+        SrtpOutbox { socket, sender }
+    }
+
+    /// Protects the RTP packet in `packet[..rtp_len]` in place and sends it.
+    pub fn send(&mut self, packet: &mut [u8], rtp_len: usize) {
+        let srtp_len = self
+            .sender
+            .protect_rtp(packet, rtp_len)
+            .expect("protect_rtp");
+        self.socket.send(&packet[..srtp_len]).expect("send to gst");
+    }
+}
+
+/// The receiving end of a GStreamer SRTP sender: a loopback socket and our SRTP receiver,
+/// keeping count of what authenticated and why the rest did not.
+pub struct SrtpInbox {
+    socket: UdpSocket,
+    receiver: SrtpReceiver,
+    ssrc: u32,
+    payload_type: u8,
+    quiet_after_exit: u32,
+    /// Packets that authenticated.
+    pub accepted: usize,
+    /// Why each packet that failed to unprotect failed.
+    pub rejected: Vec<String>,
+}
+
+impl SrtpInbox {
+    /// Binds a loopback socket for a stream of `ssrc` and `payload_type` under the master key
+    /// and salt.
+    pub fn bind(
+        profile: SrtpProfile,
+        key: &[u8],
+        salt: &[u8],
+        ssrc: u32,
+        payload_type: u8,
+    ) -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind receiver socket");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("read timeout");
+        SrtpInbox {
+            socket,
+            receiver: SrtpReceiver::new(profile, key, salt).expect("srtp receiver"),
+            ssrc,
+            payload_type,
+            quiet_after_exit: 0,
+            accepted: 0,
+            rejected: Vec::new(),
+        }
+    }
+
+    /// The port GStreamer's `udpsink` sends to.
+    pub fn port(&self) -> u16 {
+        self.socket.local_addr().expect("local addr").port()
+    }
+
+    /// The next packet from `gst` that authenticates, unprotected into `buf` (its length
+    /// returned), after asserting that it is RTP of the expected SSRC and payload type. `None`
+    /// at `deadline`, or once `gst` has exited and its last datagrams have had time to land.
+    pub fn next_packet(
+        &mut self,
+        gst: &mut GstProcess,
+        buf: &mut [u8],
+        deadline: Instant,
+    ) -> Option<usize> {
+        while Instant::now() < deadline {
+            let n = match self.socket.recv(buf) {
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    if gst.has_exited() {
+                        self.quiet_after_exit += 1;
+                        if self.quiet_after_exit >= 3 {
+                            return None;
+                        }
+                    }
+                    continue;
+                }
+                Err(e) => panic!("recv: {e}"),
+            };
+            assert_eq!(
+                classify(&buf[..n]),
+                PacketKind::Rtp,
+                "gstreamer sent a non-RTP datagram"
+            );
+            let len = match self.receiver.unprotect_rtp(&mut buf[..n]) {
+                Ok(len) => len,
+                Err(e) => {
+                    self.rejected.push(e.to_string());
+                    continue;
+                }
+            };
+            self.accepted += 1;
+            let rtp = RtpPacket::parse(&buf[..len]).expect("parse unprotected rtp");
+            assert_eq!(rtp.header.ssrc, self.ssrc);
+            assert_eq!(rtp.header.payload_type, self.payload_type);
+            return Some(len);
+        }
+        None
+    }
+
+    /// Asserts that every packet authenticated.
+    pub fn assert_all_authenticated(&self, profile: SrtpProfile) {
+        assert!(
+            self.rejected.is_empty(),
+            "{profile:?}: {} of {} packets failed to unprotect, first: {}",
+            self.rejected.len(),
+            self.rejected.len() + self.accepted,
+            self.rejected[0]
+        );
+    }
 }
 
 /// Waits until `path` holds at least `len` bytes or `timeout` passes; returns the size seen.
