@@ -96,6 +96,13 @@ pub struct CallArgs {
     /// --video-in or --video-out is set and the peer has video on too.
     #[arg(long, value_name = "none|FILE.y4m", default_value = "none", value_parser = parse_video_out)]
     pub video_out: VideoOutput,
+    #[command(flatten)]
+    pub video: VideoSendArgs,
+}
+
+/// How video is sent: shared by `listen`, `call` and `sotto bench video`.
+#[derive(Debug, Args)]
+pub struct VideoSendArgs {
     /// Size of the video sent (a camera gives its closest mode).
     #[arg(long, value_name = "WxH", default_value = "640x480", value_parser = parse_video_size)]
     pub video_size: VideoSize,
@@ -105,6 +112,16 @@ pub struct CallArgs {
     /// H.264 target bitrate in kbit/s.
     #[arg(long, value_name = "KBPS", default_value = "1000", value_parser = parse_video_bitrate)]
     pub video_bitrate: u32,
+}
+
+impl VideoSendArgs {
+    /// Sets the video size, frame rate and bitrate of `config`.
+    pub fn apply(&self, config: &mut sotto::CallConfig) {
+        config.video_width = self.video_size.width;
+        config.video_height = self.video_size.height;
+        config.video_fps = self.fps;
+        config.video_bitrate_bps = self.video_bitrate * 1000;
+    }
 }
 
 /// Options of `sotto demo`.
@@ -309,7 +326,7 @@ fn parse_video_out(s: &str) -> Result<VideoOutput, String> {
     VideoOutput::from_str(s).map_err(|e| e.to_string())
 }
 
-pub(crate) fn parse_video_size(s: &str) -> Result<VideoSize, String> {
+fn parse_video_size(s: &str) -> Result<VideoSize, String> {
     let hint = format!(
         "write WIDTHxHEIGHT with even numbers from 2 to {MAX_DIMENSION}, e.g. 640x480 or 1280x720"
     );
@@ -331,7 +348,7 @@ pub(crate) fn parse_video_size(s: &str) -> Result<VideoSize, String> {
     Ok(VideoSize { width, height })
 }
 
-pub(crate) fn parse_fps(s: &str) -> Result<u32, String> {
+fn parse_fps(s: &str) -> Result<u32, String> {
     let hint = format!(
         "use a whole number of frames per second from {} to {}, e.g. 30",
         FPS_RANGE.start(),
@@ -347,7 +364,7 @@ pub(crate) fn parse_fps(s: &str) -> Result<u32, String> {
     Ok(fps)
 }
 
-pub(crate) fn parse_video_bitrate(s: &str) -> Result<u32, String> {
+fn parse_video_bitrate(s: &str) -> Result<u32, String> {
     let hint = format!(
         "use a whole number of kbit/s from {} to {}, e.g. 1000",
         VIDEO_KBPS_RANGE.start(),

@@ -23,7 +23,7 @@ use sotto::media::video::{read_frame_index, PatternSource, VideoFrame, VideoSink
 use sotto::media::AudioInput;
 use sotto::{Call, CallConfig, CallEvent, CallStats};
 
-use crate::args::{parse_duration, parse_fps, parse_video_bitrate, parse_video_size, VideoSize};
+use crate::args::{parse_duration, VideoSendArgs};
 use crate::bench_cpu::cpu_by_thread;
 use crate::bench_latency::summarise;
 use crate::demo::{drive_pair, with_scratch_dir, EventLog};
@@ -32,15 +32,9 @@ use crate::render::ended_well;
 /// Options of `sotto bench video`.
 #[derive(Debug, Args)]
 pub struct VideoArgs {
-    /// Picture size sent both ways.
-    #[arg(long, value_name = "WxH", default_value = "640x480", value_parser = parse_video_size)]
-    pub video_size: VideoSize,
-    /// Frames per second.
-    #[arg(long, value_name = "N", default_value = "30", value_parser = parse_fps)]
-    pub fps: u32,
-    /// H.264 target bitrate in kbit/s.
-    #[arg(long, value_name = "KBPS", default_value = "1000", value_parser = parse_video_bitrate)]
-    pub video_bitrate: u32,
+    /// The video both ends send.
+    #[command(flatten)]
+    pub video: VideoSendArgs,
     /// Seconds measured once both video streams are secure (after one second of warm-up).
     #[arg(long, value_name = "N", default_value = "10", value_parser = parse_duration)]
     pub seconds: Duration,
@@ -140,10 +134,10 @@ fn start(
 ) -> anyhow::Result<Call> {
     let mut config = config;
     config.audio_in = AudioInput::Tone;
-    config.video_fps = args.fps;
-    config.video_bitrate_bps = args.video_bitrate * 1000;
+    args.video.apply(&mut config);
     config.duration = Some(WARM_UP + args.seconds + Duration::from_secs(2));
-    let pattern = PatternSource::new(args.video_size.width, args.video_size.height)?;
+    let size = &args.video.video_size;
+    let pattern = PatternSource::new(size.width, size.height)?;
     Call::start_with_video(
         config,
         Some(Box::new(TimedPattern {
@@ -176,10 +170,10 @@ fn run_in(args: &VideoArgs, dir: &Path) -> anyhow::Result<ExitCode> {
     )?;
     println!(
         "bench video: {}x{} at {} fps, {} kbit/s, both ways, {:.1} s measured, clean loopback",
-        args.video_size.width,
-        args.video_size.height,
-        args.fps,
-        args.video_bitrate,
+        args.video.video_size.width,
+        args.video.video_size.height,
+        args.video.fps,
+        args.video.video_bitrate,
         args.seconds.as_secs_f64()
     );
 

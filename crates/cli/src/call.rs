@@ -40,10 +40,7 @@ pub fn run(
     config.duration = args.duration;
     config.video_in = args.video_in.clone();
     config.video_out = args.video_out.clone();
-    config.video_width = args.video_size.width;
-    config.video_height = args.video_size.height;
-    config.video_fps = args.fps;
-    config.video_bitrate_bps = args.video_bitrate * 1000;
+    args.video.apply(&mut config);
     let call = Call::start(config).map_err(|e| anyhow!("{e}"))?;
 
     let mut printer = Printer::new(args.json);

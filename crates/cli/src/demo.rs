@@ -281,16 +281,7 @@ fn stats_table(alice: Option<&CallStats>, bob: Option<&CallStats>) -> String {
         ("concealed %", |s| format!("{:.1}", s.concealed_percent)),
         ("srtp rejected", |s| s.srtp_rejected.to_string()),
     ];
-    let cell = |s: Option<&CallStats>, f: Field| s.map_or_else(|| "-".to_owned(), f);
-    let mut out = format!("{:<18}{:>12}{:>12}\n", "final stats", "alice", "bob");
-    for (name, f) in rows {
-        out.push_str(&format!(
-            "{name:<18}{:>12}{:>12}\n",
-            cell(alice, f),
-            cell(bob, f)
-        ));
-    }
-    out
+    side_by_side("final stats", &rows, alice, bob)
 }
 
 /// The final video figures of both ends as a table.
@@ -328,9 +319,17 @@ fn video_table(alice: Option<&VideoStats>, bob: Option<&VideoStats>) -> String {
                 .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"))
         }),
     ];
-    let cell = |v: Option<&VideoStats>, f: Field| v.map_or_else(|| "-".to_owned(), f);
-    let mut out = format!("{:<18}{:>12}{:>12}\n", "final video", "alice", "bob");
-    for (name, f) in rows {
+    side_by_side("final video", &rows, alice, bob)
+}
+
+/// One row of a side-by-side table: its name and how to show an end's figure.
+type Row<'a, T> = (&'a str, fn(&T) -> String);
+
+/// A table with one row per field and a column per end; `-` where an end has no figures.
+fn side_by_side<T>(title: &str, rows: &[Row<'_, T>], alice: Option<&T>, bob: Option<&T>) -> String {
+    let cell = |end: Option<&T>, f: fn(&T) -> String| end.map_or_else(|| "-".to_owned(), f);
+    let mut out = format!("{title:<18}{:>12}{:>12}\n", "alice", "bob");
+    for &(name, f) in rows {
         out.push_str(&format!(
             "{name:<18}{:>12}{:>12}\n",
             cell(alice, f),

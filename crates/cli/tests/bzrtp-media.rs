@@ -11,12 +11,11 @@ mod libsrtp;
 #[path = "support/output.rs"]
 mod output;
 
-use output::{event, json_events, wait_for_port};
+use output::{event, json_events, wait_bounded, wait_for_port};
 use std::io::{BufReader, Read as _};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use bzrtp::{BzrtpPeer, PeerConfig, PeerReport};
 use libsrtp::{Kind, Mode};
@@ -62,26 +61,6 @@ fn call_args(cache: &std::path::Path) -> Vec<String> {
     ]
     .map(str::to_owned)
     .to_vec()
-}
-
-/// Waits for `child` at most [`PROCESS_LIMIT`], killing it after that, so a call that never
-/// gets secure fails the test instead of hanging it.
-fn wait_bounded(mut child: Child, what: &str, log: &str) -> Output {
-    let start = Instant::now();
-    loop {
-        match child.try_wait().expect("child status") {
-            Some(_) => return child.wait_with_output().expect("child output"),
-            None if start.elapsed() > PROCESS_LIMIT => {
-                let _ = child.kill();
-                let out = child.wait_with_output().expect("child output");
-                panic!(
-                    "{what} still running after {PROCESS_LIMIT:?}; stdout:\n{}\nbzrtp log: {log}",
-                    String::from_utf8_lossy(&out.stdout)
-                );
-            }
-            None => thread::sleep(Duration::from_millis(50)),
-        }
-    }
 }
 
 /// libsrtp's name for the SRTP profile ZRTP negotiated.
@@ -242,7 +221,12 @@ fn sotto_calls_a_bzrtp_responder_and_bzrtps_keys_decrypt_its_media() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("sotto call starts");
-    let out = wait_bounded(caller, "sotto call", &log);
+    let out = wait_bounded(
+        caller,
+        PROCESS_LIMIT,
+        "sotto call",
+        &format!("bzrtp log: {log}"),
+    );
     let report = peer.wait().expect("bzrtp report");
     assert_call(
         &out,
@@ -281,7 +265,12 @@ fn bzrtp_calls_sotto_listen_and_bzrtps_keys_decrypt_its_media() {
     if report.error.is_some() {
         let _ = listener.kill();
     }
-    let out = wait_bounded(listener, "sotto listen", &log);
+    let out = wait_bounded(
+        listener,
+        PROCESS_LIMIT,
+        "sotto listen",
+        &format!("bzrtp log: {log}"),
+    );
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).expect("listener stderr");
     assert_eq!(

@@ -10,12 +10,11 @@ mod relay;
 
 use std::io::{BufReader, Read as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use output::{event, json_events, wait_for_port};
+use output::{event, json_events, wait_bounded, wait_for_port};
 use relay::Relay;
 use serde_json::Value;
 use sotto_media::video::{psnr, read_frame_index, PatternSource, Y4mSource};
@@ -66,26 +65,6 @@ fn utf8(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
-/// Waits for `child` at most [`PROCESS_LIMIT`], killing it after that, so a call that never
-/// ends fails the test instead of hanging it.
-fn wait_bounded(mut child: Child, what: &str) -> Output {
-    let start = Instant::now();
-    loop {
-        match child.try_wait().expect("child status") {
-            Some(_) => return child.wait_with_output().expect("child output"),
-            None if start.elapsed() > PROCESS_LIMIT => {
-                let _ = child.kill();
-                let out = child.wait_with_output().expect("child output");
-                panic!(
-                    "{what} still running after {PROCESS_LIMIT:?}; stdout:\n{}",
-                    String::from_utf8_lossy(&out.stdout)
-                );
-            }
-            None => thread::sleep(Duration::from_millis(50)),
-        }
-    }
-}
-
 /// What one call between the two processes left behind.
 struct VideoCall {
     caller: Vec<Value>,
@@ -133,8 +112,8 @@ fn video_call(dir: &Path, duration_s: u32, relay_flags: Option<&[&str]>) -> Vide
         .stderr(Stdio::piped())
         .spawn()
         .expect("caller starts");
-    let caller = wait_bounded(caller, "sotto call");
-    let listened = wait_bounded(listener, "sotto listen");
+    let caller = wait_bounded(caller, PROCESS_LIMIT, "sotto call", "");
+    let listened = wait_bounded(listener, PROCESS_LIMIT, "sotto listen", "");
     let relay = relay.map(|r| (r.upstream_port, r.interrupt()));
     let mut rest = String::new();
     listener_stderr

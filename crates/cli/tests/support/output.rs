@@ -1,8 +1,10 @@
 //! Reading what a `sotto` process prints: the `--json` event stream (one JSON object per line on
-//! stdout) and the port a listener announces on stderr.
+//! stdout) and the port a listener announces on stderr; and waiting for one to finish.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::ChildStderr;
+use std::process::{Child, ChildStderr, Output};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -35,6 +37,27 @@ pub fn wait_for_port(stderr: &mut BufReader<ChildStderr>) -> u16 {
                 .next()
                 .and_then(|p| p.parse().ok())
                 .unwrap_or_else(|| panic!("no port in {line:?}"));
+        }
+    }
+}
+
+/// Waits for `child` at most `limit`, killing it after that, so a call that never ends fails
+/// the test instead of hanging it; `context` is added to the failure message.
+#[allow(dead_code, reason = "not every test file waits on a process")]
+pub fn wait_bounded(mut child: Child, limit: Duration, what: &str, context: &str) -> Output {
+    let start = Instant::now();
+    loop {
+        match child.try_wait().expect("child status") {
+            Some(_) => return child.wait_with_output().expect("child output"),
+            None if start.elapsed() > limit => {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("child output");
+                panic!(
+                    "{what} still running after {limit:?}; stdout:\n{}\n{context}",
+                    String::from_utf8_lossy(&out.stdout)
+                );
+            }
+            None => thread::sleep(Duration::from_millis(50)),
         }
     }
 }
