@@ -32,6 +32,7 @@ use std::ffi::{c_char, c_int, CStr, CString};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use sotto::media::video::{VideoInput, VideoOutput};
@@ -282,6 +283,22 @@ pub unsafe extern "C" fn sotto_config_new(
     })
 }
 
+/// Parses an input and an output spec (either may be absent), both before anything changes.
+fn parse_specs<I, O>(
+    input: Option<&str>,
+    output: Option<&str>,
+) -> Result<(Option<I>, Option<O>), Failure>
+where
+    I: FromStr<Err = sotto::media::Error>,
+    O: FromStr<Err = sotto::media::Error>,
+{
+    let invalid =
+        |e: sotto::media::Error| Failure::new(SottoStatus::InvalidArgument, e.to_string());
+    let input = input.map(str::parse::<I>).transpose().map_err(invalid)?;
+    let output = output.map(str::parse::<O>).transpose().map_err(invalid)?;
+    Ok((input, output))
+}
+
 /// Sets where the call's audio comes from and goes. `input`: `"default"` (the capture
 /// device), `"none"` (silence), `"tone"` (a synthetic tone) or a WAV file to play;
 /// `output`: `"default"` (the playback device), `"none"` or a WAV file to write. A NULL spec
@@ -304,16 +321,7 @@ pub unsafe extern "C" fn sotto_config_set_audio(
                 opt_str_arg(output, "audio output")?,
             )
         };
-        let invalid =
-            |e: sotto::media::Error| Failure::new(SottoStatus::InvalidArgument, e.to_string());
-        let input = input
-            .map(str::parse::<AudioInput>)
-            .transpose()
-            .map_err(invalid)?;
-        let output = output
-            .map(str::parse::<AudioOutput>)
-            .transpose()
-            .map_err(invalid)?;
+        let (input, output) = parse_specs::<AudioInput, AudioOutput>(input, output)?;
         if let Some(input) = input {
             config.inner.audio_in = input;
         }
@@ -346,16 +354,7 @@ pub unsafe extern "C" fn sotto_config_set_video(
                 opt_str_arg(output, "video output")?,
             )
         };
-        let invalid =
-            |e: sotto::media::Error| Failure::new(SottoStatus::InvalidArgument, e.to_string());
-        let input = input
-            .map(str::parse::<VideoInput>)
-            .transpose()
-            .map_err(invalid)?;
-        let output = output
-            .map(str::parse::<VideoOutput>)
-            .transpose()
-            .map_err(invalid)?;
+        let (input, output) = parse_specs::<VideoInput, VideoOutput>(input, output)?;
         if let Some(input) = input {
             config.inner.video_in = input;
         }
