@@ -35,8 +35,6 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sotto::media::video::{VideoInput, VideoOutput};
-use sotto::media::{AudioInput, AudioOutput};
 use sotto::{Call, CallConfig};
 
 pub use event::{
@@ -283,20 +281,38 @@ pub unsafe extern "C" fn sotto_config_new(
     })
 }
 
-/// Parses an input and an output spec (either may be absent), both before anything changes.
-fn parse_specs<I, O>(
-    input: Option<&str>,
-    output: Option<&str>,
-) -> Result<(Option<I>, Option<O>), Failure>
+/// Parses an input and an output spec of `kind` (either may be NULL: unchanged), both before
+/// anything changes, then hands what was given to `apply`.
+///
+/// # Safety
+/// `config` is NULL or a live `sotto_config`; each string is NULL or NUL-terminated.
+unsafe fn set_specs<I, O>(
+    config: *mut SottoConfig,
+    input: *const c_char,
+    output: *const c_char,
+    kind: &str,
+    apply: impl FnOnce(&mut CallConfig, Option<I>, Option<O>),
+) -> SottoStatus
 where
     I: FromStr<Err = sotto::media::Error>,
     O: FromStr<Err = sotto::media::Error>,
 {
-    let invalid =
-        |e: sotto::media::Error| Failure::new(SottoStatus::InvalidArgument, e.to_string());
-    let input = input.map(str::parse::<I>).transpose().map_err(invalid)?;
-    let output = output.map(str::parse::<O>).transpose().map_err(invalid)?;
-    Ok((input, output))
+    guard(|| {
+        // SAFETY: the caller passes a live config (or NULL) and NULL or NUL-terminated strings.
+        let (config, input, output) = unsafe {
+            (
+                handle_mut(config, "config")?,
+                opt_str_arg(input, &format!("{kind} input"))?,
+                opt_str_arg(output, &format!("{kind} output"))?,
+            )
+        };
+        let invalid =
+            |e: sotto::media::Error| Failure::new(SottoStatus::InvalidArgument, e.to_string());
+        let input = input.map(str::parse::<I>).transpose().map_err(invalid)?;
+        let output = output.map(str::parse::<O>).transpose().map_err(invalid)?;
+        apply(&mut config.inner, input, output);
+        Ok(SottoStatus::Ok)
+    })
 }
 
 /// Sets where the call's audio comes from and goes. `input`: `"default"` (the capture
@@ -312,24 +328,17 @@ pub unsafe extern "C" fn sotto_config_set_audio(
     input: *const c_char,
     output: *const c_char,
 ) -> SottoStatus {
-    guard(|| {
-        // SAFETY: the caller passes a live config (or NULL) and NULL or NUL-terminated strings.
-        let (config, input, output) = unsafe {
-            (
-                handle_mut(config, "config")?,
-                opt_str_arg(input, "audio input")?,
-                opt_str_arg(output, "audio output")?,
-            )
-        };
-        let (input, output) = parse_specs::<AudioInput, AudioOutput>(input, output)?;
-        if let Some(input) = input {
-            config.inner.audio_in = input;
-        }
-        if let Some(output) = output {
-            config.inner.audio_out = output;
-        }
-        Ok(SottoStatus::Ok)
-    })
+    // SAFETY: the caller's promises, passed on unchanged.
+    unsafe {
+        set_specs(config, input, output, "audio", |config, input, output| {
+            if let Some(input) = input {
+                config.audio_in = input;
+            }
+            if let Some(output) = output {
+                config.audio_out = output;
+            }
+        })
+    }
 }
 
 /// Sets the call's video. `input`: `"none"`, `"pattern"` (a moving test picture),
@@ -345,24 +354,17 @@ pub unsafe extern "C" fn sotto_config_set_video(
     input: *const c_char,
     output: *const c_char,
 ) -> SottoStatus {
-    guard(|| {
-        // SAFETY: the caller passes a live config (or NULL) and NULL or NUL-terminated strings.
-        let (config, input, output) = unsafe {
-            (
-                handle_mut(config, "config")?,
-                opt_str_arg(input, "video input")?,
-                opt_str_arg(output, "video output")?,
-            )
-        };
-        let (input, output) = parse_specs::<VideoInput, VideoOutput>(input, output)?;
-        if let Some(input) = input {
-            config.inner.video_in = input;
-        }
-        if let Some(output) = output {
-            config.inner.video_out = output;
-        }
-        Ok(SottoStatus::Ok)
-    })
+    // SAFETY: the caller's promises, passed on unchanged.
+    unsafe {
+        set_specs(config, input, output, "video", |config, input, output| {
+            if let Some(input) = input {
+                config.video_in = input;
+            }
+            if let Some(output) = output {
+                config.video_out = output;
+            }
+        })
+    }
 }
 
 /// Hangs the call up `duration_ms` milliseconds after it becomes secure; 0 (the default) runs

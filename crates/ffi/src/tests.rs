@@ -5,6 +5,7 @@ use std::ptr;
 
 use super::*;
 use crate::event::copy_text;
+use sotto::media::{AudioInput, AudioOutput};
 use sotto::EndReason;
 
 fn last_error() -> String {

@@ -228,26 +228,16 @@ fn kernel(x: f64, cutoff: f64, half: f64) -> f64 {
     2.0 * cutoff * sinc * window
 }
 
+// One copy of the tone measure for the unit and the integration tests.
+#[cfg(test)]
+#[path = "../tests/common/goertzel.rs"]
+mod goertzel;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
-    /// Fraction of the energy of `x` at `freq_hz` (1.0 for a pure tone over whole periods).
-    pub(crate) fn tone_fraction(x: &[i16], rate_hz: u32, freq_hz: f64) -> f64 {
-        let w = std::f64::consts::TAU * freq_hz / f64::from(rate_hz);
-        let coeff = 2.0 * w.cos();
-        let (mut s1, mut s2) = (0.0f64, 0.0f64);
-        let mut energy = 0.0;
-        for &v in x {
-            let v = f64::from(v);
-            let s0 = v + coeff * s1 - s2;
-            s2 = s1;
-            s1 = s0;
-            energy += v * v;
-        }
-        let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-        2.0 * power / (x.len() as f64 * energy)
-    }
+    pub(crate) use super::goertzel::tone_fraction;
 
     pub(crate) fn tone(rate_hz: u32, freq_hz: f64, len: usize) -> Vec<i16> {
         (0..len)
