@@ -273,18 +273,7 @@ impl Net {
 
     /// Sends what ZRTP queued and acts on its events.
     fn flush_zrtp(&mut self, now: Instant) -> Option<EndReason> {
-        let socket = &self.socket;
-        let mut events = Vec::new();
-        // A lost send is ZRTP's to retransmit; the socket's real failures surface on receive.
-        let flushed = self.link.flush(
-            |packet, peer| {
-                let _ = socket.send_to(packet, peer);
-                Ok::<(), std::convert::Infallible>(())
-            },
-            |event| events.push(event),
-        );
-        let Ok(()) = flushed;
-        for event in events {
+        for event in self.link.flush_best_effort(&self.socket) {
             match event {
                 Event::Secure(info) => {
                     if let Some(reason) = self.on_secure(&info, now) {

@@ -217,16 +217,7 @@ impl VideoNet {
             return;
         };
         link.handle_timeout(now);
-        let mut events = Vec::new();
-        // A lost send is ZRTP's to retransmit.
-        let flushed = link.flush(
-            |packet, peer| {
-                let _ = socket.send_to(packet, peer);
-                Ok::<(), std::convert::Infallible>(())
-            },
-            |event| events.push(event),
-        );
-        let Ok(()) = flushed;
+        let events = link.flush_best_effort(socket);
         let peer = link.peer();
         for event in events {
             match (event, peer) {

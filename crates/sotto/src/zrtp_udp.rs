@@ -88,6 +88,22 @@ impl ZrtpLink {
         }
     }
 
+    /// [`ZrtpLink::flush`] onto `socket`, best effort, returning the events: a lost send is
+    /// ZRTP's to retransmit, and the socket's real failures surface on receive. For the call
+    /// engine, whose network thread carries SRTP on the same socket.
+    pub(crate) fn flush_best_effort(&mut self, socket: &UdpSocket) -> Vec<Event> {
+        let mut events = Vec::new();
+        let flushed = self.flush(
+            |packet, peer| {
+                let _ = socket.send_to(packet, peer);
+                Ok::<(), std::convert::Infallible>(())
+            },
+            |event| events.push(event),
+        );
+        let Ok(()) = flushed;
+        events
+    }
+
     /// Feeds the session's timer if it is due at `now`.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.deadline().is_some_and(|d| d <= now) {
