@@ -36,6 +36,21 @@ pub fn classify(datagram: &[u8]) -> PacketKind {
     }
 }
 
+/// The SSRC in the clear header of a datagram of `kind`: the sender's for RTP and RTCP (SRTP
+/// and SRTCP leave it in the clear), the stream's for ZRTP. `None` for STUN and unknown
+/// datagrams, or one too short to hold it. Only the header is read: whether the datagram is
+/// genuine is for SRTP or ZRTP to say.
+pub fn header_ssrc(datagram: &[u8], kind: PacketKind) -> Option<u32> {
+    // RTP (RFC 3550 5.1) and ZRTP (RFC 6189 5) carry it at byte 8, RTCP (RFC 3550 6.4) at 4.
+    let at = match kind {
+        PacketKind::Rtp | PacketKind::Zrtp => 8,
+        PacketKind::Rtcp => 4,
+        PacketKind::Stun | PacketKind::Unknown => return None,
+    };
+    let bytes = datagram.get(at..at + 4)?;
+    Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +60,20 @@ mod tests {
         assert_eq!(classify(&[0x80]), PacketKind::Unknown);
         assert_eq!(classify(&[]), PacketKind::Unknown);
         assert_eq!(classify(&[0x00]), PacketKind::Stun);
+    }
+
+    #[test]
+    fn header_ssrc_reads_each_kinds_offset() {
+        let mut rtp = [0u8; 12];
+        rtp[0] = 0x80;
+        rtp[8..].copy_from_slice(&0x1122_3344u32.to_be_bytes());
+        assert_eq!(header_ssrc(&rtp, PacketKind::Rtp), Some(0x1122_3344));
+        assert_eq!(header_ssrc(&rtp, PacketKind::Zrtp), Some(0x1122_3344));
+        let mut rtcp = [0u8; 8];
+        rtcp[4..].copy_from_slice(&0x5566_7788u32.to_be_bytes());
+        assert_eq!(header_ssrc(&rtcp, PacketKind::Rtcp), Some(0x5566_7788));
+        assert_eq!(header_ssrc(&rtp[..11], PacketKind::Rtp), None);
+        assert_eq!(header_ssrc(&rtp, PacketKind::Stun), None);
+        assert_eq!(header_ssrc(&rtp, PacketKind::Unknown), None);
     }
 }

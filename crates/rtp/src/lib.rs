@@ -17,7 +17,7 @@ pub mod sync;
 mod testing;
 pub mod video;
 
-pub use demux::{classify, PacketKind};
+pub use demux::{classify, header_ssrc, PacketKind};
 pub use error::Error;
 pub use opus::{opus_payload, OpusPacketizer};
 pub use rtp::{RtpHeader, RtpPacket};

@@ -16,7 +16,7 @@ use sotto_rtp::opus::{DEFAULT_PAYLOAD_TYPE, OPUS_CLOCK_RATE_HZ};
 use sotto_rtp::rtcp::{self, RtcpPacket};
 use sotto_rtp::srtp::{self, SrtpReceiver, SrtpSender};
 use sotto_rtp::stats::ReceiveStats;
-use sotto_rtp::{classify, OpusPacketizer, PacketKind, RtpPacket};
+use sotto_rtp::{classify, header_ssrc, OpusPacketizer, PacketKind, RtpPacket};
 use sotto_zrtp::{Event, Input, SecureInfo, Session};
 
 use crate::audio::{MediaThread, SenderGo};
@@ -461,7 +461,7 @@ impl Net {
                 } else {
                     let accepted = self.link.handle_datagram(from, datagram, now);
                     if accepted && self.peer_zrtp_ssrc.is_none() {
-                        self.peer_zrtp_ssrc = header_ssrc(datagram, ZRTP_SSRC_AT);
+                        self.peer_zrtp_ssrc = header_ssrc(datagram, PacketKind::Zrtp);
                     }
                     accepted
                 };
@@ -529,8 +529,12 @@ impl Net {
         let Some(video) = &mut self.video else {
             return true;
         };
-        let ssrc_at = if rtcp { RTCP_SSRC_AT } else { RTP_SSRC_AT };
-        let Some(ssrc) = header_ssrc(datagram, ssrc_at) else {
+        let kind = if rtcp {
+            PacketKind::Rtcp
+        } else {
+            PacketKind::Rtp
+        };
+        let Some(ssrc) = header_ssrc(datagram, kind) else {
             return true;
         };
         let taken = if rtcp {
@@ -580,7 +584,7 @@ impl Net {
         self.video.as_ref().is_some_and(VideoNet::has_link)
             && self
                 .peer_zrtp_ssrc
-                .is_some_and(|audio| header_ssrc(datagram, ZRTP_SSRC_AT) != Some(audio))
+                .is_some_and(|audio| header_ssrc(datagram, PacketKind::Zrtp) != Some(audio))
     }
 
     fn emit_stats(&mut self, now: Instant) {
@@ -661,17 +665,6 @@ impl Net {
         self.emit(CallEvent::Ended(reason.clone()));
         reason
     }
-}
-
-/// Where the SSRC sits in the clear header: ZRTP and RTP at byte 8, RTCP (the sender's) at 4.
-const ZRTP_SSRC_AT: usize = 8;
-const RTP_SSRC_AT: usize = 8;
-const RTCP_SSRC_AT: usize = 4;
-
-/// The 32-bit SSRC at `at` in a datagram's header, if it is long enough.
-fn header_ssrc(datagram: &[u8], at: usize) -> Option<u32> {
-    let bytes = datagram.get(at..at + 4)?;
-    Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
 
 impl Media {
