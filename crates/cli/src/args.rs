@@ -47,6 +47,25 @@ pub enum Command {
         #[command(flatten)]
         call: CallArgs,
     },
+    /// Start a call with someone you can only reach through a chat: prints an offer line to
+    /// send them, then waits for their answer line (from `sotto join`) on stdin.
+    Invite {
+        #[command(flatten)]
+        path: PathArgs,
+        #[command(flatten)]
+        call: CallArgs,
+    },
+    /// Answer an offer line from `sotto invite`: prints the answer line to send back, then
+    /// holds the call.
+    Join {
+        /// The offer line, as received (starts with `sotto1:offer:`).
+        #[arg(value_name = "OFFER")]
+        offer: String,
+        #[command(flatten)]
+        path: PathArgs,
+        #[command(flatten)]
+        call: CallArgs,
+    },
     /// List the audio devices and the cameras.
     Devices,
     /// A whole call between two endpoints in this process over loopback UDP.
@@ -58,7 +77,19 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
-/// Options shared by `listen` and `call`.
+/// How `invite` and `join` find their way to the peer.
+#[derive(Debug, Args)]
+pub struct PathArgs {
+    /// Local UDP port (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// A STUN server that tells this machine its address as seen through its NAT (repeat for
+    /// more); without one, only this network's addresses are offered.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_peer)]
+    pub stun: Vec<SocketAddr>,
+}
+
+/// Options shared by `listen`, `call`, `invite` and `join`.
 #[derive(Debug, Args)]
 pub struct CallArgs {
     /// Microphone: default (the default device), none (silence), tone, or a WAV file.

@@ -1,4 +1,5 @@
-//! `sotto listen` and `sotto call`: one call, its events shown as they come, Ctrl-C hangs up.
+//! `sotto listen`, `sotto call`, `sotto invite` and `sotto join`: one call, its events shown
+//! as they come, Ctrl-C hangs up.
 
 use std::ffi::OsString;
 use std::io::{self, BufRead as _, IsTerminal as _};
@@ -10,10 +11,11 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
-use sotto::{Call, CallConfig, CallEvent};
+use serde_json::json;
+use sotto::{Call, CallConfig, CallEvent, PathConfig, PreparedCall};
 use sotto_zrtp::SessionConfig;
 
-use crate::args::CallArgs;
+use crate::args::{CallArgs, PathArgs};
 use crate::interrupt;
 use crate::render::{ended_well, Printer};
 
@@ -26,23 +28,7 @@ pub fn run(
     peer: Option<SocketAddr>,
     args: &CallArgs,
 ) -> anyhow::Result<ExitCode> {
-    let cache_path = match &args.cache {
-        Some(path) => path.clone(),
-        None => default_cache_path(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))?,
-    };
-    ensure_parent_dir(&cache_path)?;
-
-    let mut config = CallConfig::new(bind, peer, cache_path);
-    config.audio_in = args.audio_in.clone();
-    config.audio_out = args.audio_out.clone();
-    config.zrtp = session_config(args);
-    config.ptime_ms = args.ptime;
-    config.duration = args.duration;
-    config.video_in = args.video_in.clone();
-    config.video_out = args.video_out.clone();
-    args.video.apply(&mut config);
-    let call = Call::start(config).map_err(|e| anyhow!("{e}"))?;
-
+    let call = Call::start(call_config(bind, peer, args)?).map_err(|e| anyhow!("{e}"))?;
     let mut printer = Printer::new(args.json);
     printer.note(&match peer {
         None => format!(
@@ -54,8 +40,150 @@ pub fn run(
             call.local_addr().port()
         ),
     });
+    hold(&call, args, &mut printer);
+    Ok(exit_code(call))
+}
 
-    let mut answer: Option<Receiver<bool>> = None;
+/// `sotto invite`: prints an offer line, reads the answer line from stdin, holds the call.
+pub fn invite(path: &PathArgs, args: &CallArgs) -> anyhow::Result<ExitCode> {
+    let mut printer = Printer::new(args.json);
+    let prepared = prepare(path, args, &mut printer)?;
+    let offer = prepared.offer().map_err(|e| anyhow!("{e}"))?;
+    if args.json {
+        println!("{}", json!({"event": "offer", "offer": offer}));
+    } else {
+        printer.note(&format!(
+            "Send this line to the person you are calling (any chat will do):\n\n{offer}\n"
+        ));
+    }
+    // In JSON mode the answer line simply follows on stdin.
+    if !args.json {
+        printer.ask("Paste their answer line (from `sotto join`) and press Enter:");
+    }
+    let answer = read_answer()?;
+    printer.answered();
+    let call = prepared
+        .accept(&answer)
+        .map_err(|e| anyhow!("{e}; paste the whole line `sotto join` printed"))?;
+    printer.note("looking for a network path to your peer...");
+    hold(&call, args, &mut printer);
+    Ok(exit_code(call))
+}
+
+/// `sotto join OFFER`: prints the answer line and holds the call.
+pub fn join(offer: &str, path: &PathArgs, args: &CallArgs) -> anyhow::Result<ExitCode> {
+    let mut printer = Printer::new(args.json);
+    let prepared = prepare(path, args, &mut printer)?;
+    let (call, answer) = prepared
+        .answer(offer.trim())
+        .map_err(|e| anyhow!("{e}; pass the whole line `sotto invite` printed, in quotes"))?;
+    if args.json {
+        println!("{}", json!({"event": "answer", "answer": answer}));
+    } else {
+        printer.note(&format!(
+            "Send this answer line back to the person who invited you:\n\n{answer}\n"
+        ));
+        printer.note("looking for a network path to your peer...");
+    }
+    hold(&call, args, &mut printer);
+    Ok(exit_code(call))
+}
+
+/// Binds, gathers candidates (bounded by the STUN servers' deadline) and tells the user what
+/// the STUN servers said.
+fn prepare(
+    path: &PathArgs,
+    args: &CallArgs,
+    printer: &mut Printer,
+) -> anyhow::Result<PreparedCall> {
+    let bind = SocketAddr::from(([0, 0, 0, 0], path.port));
+    let config = call_config(bind, None, args)?;
+    if !path.stun.is_empty() {
+        printer.note("asking the STUN servers for this machine's public address...");
+    }
+    let path_config = PathConfig {
+        stun_servers: path.stun.clone(),
+        ..PathConfig::default()
+    };
+    let prepared = Call::prepare(config, path_config).map_err(|e| anyhow!("{e}"))?;
+    for failure in prepared.stun_failures() {
+        if args.json {
+            println!(
+                "{}",
+                json!({
+                    "event": "stun_failed",
+                    "server": failure.server.to_string(),
+                    "reason": failure.reason.to_string(),
+                })
+            );
+        } else {
+            printer.note(&format!(
+                "warning: {}; offering this network's addresses only, so a peer behind \
+                 another NAT may not reach you",
+                failure.reason
+            ));
+        }
+    }
+    Ok(prepared)
+}
+
+/// Reads the first non-blank line of stdin; Ctrl-C gives up waiting.
+fn read_answer() -> anyhow::Result<String> {
+    let mut line = stdin_line().context("cannot read the answer from stdin")?;
+    loop {
+        if interrupt::requested() {
+            return Err(anyhow!("no call: stopped before an answer was pasted"));
+        }
+        match line.recv_timeout(POLL) {
+            Ok(text) if text.trim().is_empty() => {
+                line = stdin_line().context("cannot read the answer from stdin")?;
+            }
+            Ok(text) => return Ok(text.trim().to_owned()),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(anyhow!(
+                    "no answer line came (stdin closed); run `sotto invite` again and paste \
+                     the answer line `sotto join` prints"
+                ))
+            }
+        }
+    }
+}
+
+/// The call's settings from the flags.
+fn call_config(
+    bind: SocketAddr,
+    peer: Option<SocketAddr>,
+    args: &CallArgs,
+) -> anyhow::Result<CallConfig> {
+    let cache_path = match &args.cache {
+        Some(path) => path.clone(),
+        None => default_cache_path(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))?,
+    };
+    ensure_parent_dir(&cache_path)?;
+    let mut config = CallConfig::new(bind, peer, cache_path);
+    config.audio_in = args.audio_in.clone();
+    config.audio_out = args.audio_out.clone();
+    config.zrtp = session_config(args);
+    config.ptime_ms = args.ptime;
+    config.duration = args.duration;
+    config.video_in = args.video_in.clone();
+    config.video_out = args.video_out.clone();
+    args.video.apply(&mut config);
+    Ok(config)
+}
+
+fn exit_code(call: Call) -> ExitCode {
+    if ended_well(&call.wait()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Shows the call's events until it ends; asks about the SAS on a terminal; Ctrl-C hangs up.
+fn hold(call: &Call, args: &CallArgs, printer: &mut Printer) {
+    let mut answer: Option<Receiver<String>> = None;
     // Asked once the secure line is out, so that line does not land after the question.
     let (mut ask_pending, mut secure) = (false, false);
     let mut hung_up = false;
@@ -65,8 +193,9 @@ pub fn run(
             call.hang_up();
             hung_up = true;
         }
-        if let Some(verified) = answer.as_ref().and_then(|rx| rx.try_recv().ok()) {
+        if let Some(line) = answer.as_ref().and_then(|rx| rx.try_recv().ok()) {
             answer = None;
+            let verified = matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes");
             printer.answered();
             call.set_sas_verified(verified);
             printer.note(if verified {
@@ -100,15 +229,15 @@ pub fn run(
         if ask_pending && secure {
             ask_pending = false;
             printer.ask("Does your peer read the same SAS? [y/N]");
-            answer = Some(ask_yes_no());
+            answer = stdin_line()
+                .map_err(|e| {
+                    printer.note(&format!(
+                        "warning: cannot ask about the SAS ({e}); use --verify next time"
+                    ));
+                })
+                .ok();
         }
     }
-    let reason = call.wait();
-    Ok(if ended_well(&reason) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
 
 /// The ZRTP offer from the flags; the session appends the mandatory algorithms itself.
@@ -123,22 +252,19 @@ fn session_config(args: &CallArgs) -> SessionConfig {
     zrtp
 }
 
-/// Reads one answer from stdin on a thread of its own, so the call goes on while it waits.
-fn ask_yes_no() -> Receiver<bool> {
+/// One line of stdin, read on a thread of its own so the caller keeps polling (the call's
+/// events, Ctrl-C); the channel closes without a line at the end of input.
+fn stdin_line() -> io::Result<Receiver<String>> {
     let (tx, rx) = mpsc::channel();
-    let spawned = thread::Builder::new()
-        .name("sas-prompt".to_owned())
+    thread::Builder::new()
+        .name("stdin".to_owned())
         .spawn(move || {
             let mut line = String::new();
-            if io::stdin().lock().read_line(&mut line).is_ok() {
-                let yes = matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes");
-                let _ = tx.send(yes);
+            if matches!(io::stdin().lock().read_line(&mut line), Ok(n) if n > 0) {
+                let _ = tx.send(line);
             }
-        });
-    if let Err(e) = spawned {
-        eprintln!("warning: cannot ask about the SAS ({e}); use --verify next time");
-    }
-    rx
+        })?;
+    Ok(rx)
 }
 
 /// `sotto/zid.sqlite` in the user's data directory: `$XDG_DATA_HOME`, else `~/.local/share`.

@@ -51,6 +51,8 @@ fn main() -> ExitCode {
             };
             call::run(bind, Some(peer), &call)
         }
+        Command::Invite { path, call } => call::invite(&path, &call),
+        Command::Join { offer, path, call } => call::join(&offer, &path, &call),
         Command::Devices => devices::run().map(|()| ExitCode::SUCCESS),
         Command::Demo(demo) => demo::run(&demo),
         Command::Relay(relay) => relay::run(&relay).map(|()| ExitCode::SUCCESS),

@@ -102,6 +102,15 @@ impl Printer {
                     println!("{}", stats_line(stats));
                 }
             }
+            CallEvent::Connected { local, remote } => {
+                self.note(&format!(
+                    "path found: {local} <-> {remote}; securing the call with ZRTP..."
+                ));
+            }
+            CallEvent::HelloHashMismatch { from } => {
+                self.close_line();
+                println!("{}", hello_hash_warning(*from));
+            }
             CallEvent::Ended(reason) => self.note(&format!("call ended: {reason}")),
             // Events added to the engine later are not shown until the tool learns them.
             _ => {}
@@ -180,6 +189,15 @@ pub fn event_json(event: &CallEvent) -> Option<Value> {
             "srtp_rejected": s.srtp_rejected,
             "video": s.video.as_ref().map(video_json),
         }),
+        CallEvent::Connected { local, remote } => json!({
+            "event": "connected",
+            "local": local.to_string(),
+            "remote": remote.to_string(),
+        }),
+        CallEvent::HelloHashMismatch { from } => json!({
+            "event": "hello_hash_mismatch",
+            "from": from.to_string(),
+        }),
         CallEvent::Ended(reason) => json!({
             "event": "ended",
             "reason": reason.to_string(),
@@ -230,6 +248,15 @@ pub fn ended_well(reason: &EndReason) -> bool {
             | EndReason::DurationReached
             | EndReason::PeerHungUp
             | EndReason::PeerGone
+    )
+}
+
+/// The alarm for a ZRTP Hello that the offer or answer did not announce.
+pub fn hello_hash_warning(from: SocketAddr) -> String {
+    format!(
+        "WARNING: a ZRTP Hello from {from} does not match the one the other side's offer or \
+         answer announced.\nSomeone on the network may be trying to intercept this call. It was \
+         refused; do not trust this call unless the SAS you both read matches."
     )
 }
 

@@ -5,7 +5,7 @@
 //! so a missing file or device is a clear error at once. Then it waits for the network thread
 //! to say the call is secure; media never flows before.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
@@ -119,7 +119,6 @@ pub(crate) fn report_failure(
 /// What the sender thread needs once the call is secure.
 #[derive(Debug)]
 pub(crate) struct SenderGo {
-    pub(crate) peer: SocketAddr,
     pub(crate) srtp: SrtpSender,
     pub(crate) packetizer: OpusPacketizer,
 }
@@ -264,7 +263,6 @@ impl FrameSender {
     /// deadline is the previous one plus ptime, not "now plus ptime".
     fn run(mut self, go: SenderGo) -> Result<(), String> {
         let SenderGo {
-            peer,
             mut srtp,
             mut packetizer,
         } = go;
@@ -306,7 +304,7 @@ impl FrameSender {
                     .map_err(|e| format!("srtp: {e}"))?;
                 // A failed send (no route for a moment, an ICMP error) loses one packet; a
                 // peer that is really gone ends the call through the peer timeout.
-                if self.socket.send_to(&packet[..srtp_len], peer).is_ok() {
+                if self.shared.send_media(&self.socket, &packet[..srtp_len]) {
                     let now = Instant::now();
                     self.shared
                         .sender_stats()

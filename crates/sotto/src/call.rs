@@ -102,6 +102,10 @@ pub(crate) struct Shared {
     pub(crate) peer_loss_percent: AtomicU32,
     /// The video stream's counters.
     pub(crate) video: VideoShared,
+    /// Where the media threads send: set once the call is secure, moved when the network
+    /// path changes. Read once per packet by the sender threads, which are not audio
+    /// callbacks.
+    peer: Mutex<Option<SocketAddr>>,
     /// Origin of the times the threads share as integers.
     pub(crate) epoch: Instant,
 }
@@ -118,6 +122,7 @@ impl Shared {
             jitter_buffer_ms: AtomicU64::new(0),
             peer_loss_percent: AtomicU32::new(u32::MAX),
             video: VideoShared::new(),
+            peer: Mutex::new(None),
             epoch: Instant::now(),
         }
     }
@@ -127,6 +132,17 @@ impl Shared {
         self.sender_stats
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends a media datagram to the peer's current address; whether it left (a failed send
+    /// loses one packet, and a peer that is really gone ends the call by the peer timeout).
+    pub(crate) fn send_media(&self, socket: &UdpSocket, datagram: &[u8]) -> bool {
+        let peer = *self.peer.lock().unwrap_or_else(PoisonError::into_inner);
+        peer.is_some_and(|peer| socket.send_to(datagram, peer).is_ok())
+    }
+
+    pub(crate) fn set_peer(&self, peer: SocketAddr) {
+        *self.peer.lock().unwrap_or_else(PoisonError::into_inner) = Some(peer);
     }
 
     pub(crate) fn stopped(&self) -> bool {
@@ -218,6 +234,18 @@ impl Call {
 
     fn start_inner(config: CallConfig, media: Media) -> Result<Call, Error> {
         config.validate()?;
+        let bound = Bound::new(&config)?;
+        Self::launch(config, media, bound, None)
+    }
+
+    /// Starts the threads of a call whose socket, cache and ZRTP session exist; with `ice`
+    /// the network thread finds the path to the peer before ZRTP starts.
+    pub(crate) fn launch(
+        config: CallConfig,
+        media: Media,
+        bound: Bound,
+        ice: Option<sotto_net::Agent>,
+    ) -> Result<Call, Error> {
         let Media {
             audio_in: input,
             audio_out: output,
@@ -226,33 +254,14 @@ impl Call {
         } = media;
         let video_on = !matches!(video_in, Io::Named(VideoInput::None))
             || !matches!(video_out, Io::Named(VideoOutput::None));
-        let socket = UdpSocket::bind(config.bind).map_err(|source| {
-            if source.kind() == io::ErrorKind::AddrInUse {
-                Error::PortInUse { addr: config.bind }
-            } else {
-                Error::Bind {
-                    addr: config.bind,
-                    source,
-                }
-            }
-        })?;
-        let local_addr = socket.local_addr()?;
-        let cache = SqliteCache::open(&config.cache_path).map_err(|source| Error::Cache {
-            path: config.cache_path.clone(),
-            source,
-        })?;
-        let cache: Arc<dyn ZidCache> = Arc::new(cache);
-        let ids = MediaIds::random();
-        let mut zrtp = config.zrtp.clone();
-        zrtp.ssrc = ids.ssrc;
-        let session = Session::new(
-            zrtp.clone(),
-            Arc::clone(&cache),
-            &mut rand_core::OsRng,
-            Instant::now(),
-        )
-        .map_err(Error::ZrtpConfig)?;
-
+        let Bound {
+            socket,
+            local_addr,
+            cache,
+            ids,
+            zrtp,
+            session,
+        } = bound;
         let shared = Arc::new(Shared::new());
         let (commands, command_rx) = mpsc::channel();
         let (events, event_rx) = mpsc::channel();
@@ -335,6 +344,7 @@ impl Call {
             sender,
             playout,
             video,
+            ice,
         })?;
         Ok(Call {
             local_addr,
@@ -395,8 +405,62 @@ impl Drop for Call {
     }
 }
 
+/// A call's socket, ZID cache, stream identifiers and audio-stream ZRTP session: what exists
+/// before its threads start (and before its offer is written, which carries the session's Hello
+/// hash).
+#[derive(Debug)]
+pub(crate) struct Bound {
+    pub(crate) socket: UdpSocket,
+    pub(crate) local_addr: SocketAddr,
+    cache: Arc<dyn ZidCache>,
+    ids: MediaIds,
+    /// The ZRTP settings with the call's SSRC, for the video stream's session.
+    zrtp: sotto_zrtp::SessionConfig,
+    pub(crate) session: Session,
+}
+
+impl Bound {
+    /// Binds `config.bind`, opens the ZID cache and creates the ZRTP session.
+    pub(crate) fn new(config: &CallConfig) -> Result<Bound, Error> {
+        let socket = UdpSocket::bind(config.bind).map_err(|source| {
+            if source.kind() == io::ErrorKind::AddrInUse {
+                Error::PortInUse { addr: config.bind }
+            } else {
+                Error::Bind {
+                    addr: config.bind,
+                    source,
+                }
+            }
+        })?;
+        let local_addr = socket.local_addr()?;
+        let cache = SqliteCache::open(&config.cache_path).map_err(|source| Error::Cache {
+            path: config.cache_path.clone(),
+            source,
+        })?;
+        let cache: Arc<dyn ZidCache> = Arc::new(cache);
+        let ids = MediaIds::random();
+        let mut zrtp = config.zrtp.clone();
+        zrtp.ssrc = ids.ssrc;
+        let session = Session::new(
+            zrtp.clone(),
+            Arc::clone(&cache),
+            &mut rand_core::OsRng,
+            Instant::now(),
+        )
+        .map_err(Error::ZrtpConfig)?;
+        Ok(Bound {
+            socket,
+            local_addr,
+            cache,
+            ids,
+            zrtp,
+            session,
+        })
+    }
+}
+
 /// Where a call's media comes from and goes: named in its configuration or supplied.
-struct Media {
+pub(crate) struct Media {
     audio_in: Io<AudioInput, dyn AudioSource>,
     audio_out: Io<AudioOutput, dyn AudioSink>,
     video_in: Io<VideoInput, dyn VideoSource>,
@@ -404,7 +468,7 @@ struct Media {
 }
 
 impl Media {
-    fn named(config: &CallConfig) -> Self {
+    pub(crate) fn named(config: &CallConfig) -> Self {
         Media {
             audio_in: Io::Named(config.audio_in.clone()),
             audio_out: Io::Named(config.audio_out.clone()),

@@ -57,6 +57,12 @@ pub enum Error {
     #[error("zrtp configuration: {0}")]
     ZrtpConfig(sotto_zrtp::Error),
     // -- the peer --
+    /// The peer's offer or answer is unusable (or ours could not be written).
+    #[error("call setup: {0}")]
+    Signal(#[from] sotto_signal::Error),
+    /// Candidates or ICE credentials are unusable.
+    #[error("finding a network path: {0}")]
+    Path(#[from] sotto_net::Error),
     /// The ZRTP handshake failed (the peer refused, timed out or misbehaved).
     #[error("zrtp handshake failed: {0}")]
     Handshake(#[from] sotto_zrtp::Error),

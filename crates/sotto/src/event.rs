@@ -26,6 +26,21 @@ pub enum CallEvent {
         /// may be a man in the middle.
         cache_mismatch: bool,
     },
+    /// A call set up by offer and answer found its path to the peer (a connectivity check
+    /// went through both NATs, if any): ZRTP starts on it now.
+    Connected {
+        /// Our address the path leaves from.
+        local: SocketAddr,
+        /// The peer's address as we reach it (its NAT's, when it is behind one).
+        remote: SocketAddr,
+    },
+    /// A ZRTP Hello came that does not match the `a=zrtp-hash` of the peer's offer or answer:
+    /// someone between the two of you may be trying to intercept the call. The Hello was
+    /// refused; the call goes on only if the real peer's Hello follows.
+    HelloHashMismatch {
+        /// Where the Hello came from.
+        from: SocketAddr,
+    },
     /// ZRTP completed; SRTP media flows from now on (and never before).
     Secure {
         /// Which end sent the Commit.
@@ -166,6 +181,9 @@ pub enum EndReason {
     PeerGone,
     /// ZRTP did not complete: no answer in time, or the peer refused or misbehaved.
     HandshakeFailed(String),
+    /// A call set up by offer and answer found no network path to the peer, or lost it (the
+    /// peer stopped answering consent checks).
+    NoPath(String),
     /// Something on our side failed (the socket, the audio input or output).
     Failed(String),
 }
@@ -178,6 +196,7 @@ impl fmt::Display for EndReason {
             EndReason::PeerHungUp => f.write_str("peer hung up"),
             EndReason::PeerGone => f.write_str("peer gone"),
             EndReason::HandshakeFailed(why) => write!(f, "handshake failed: {why}"),
+            EndReason::NoPath(why) => write!(f, "no path to the peer: {why}"),
             EndReason::Failed(why) => write!(f, "failed: {why}"),
         }
     }

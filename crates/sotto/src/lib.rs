@@ -41,6 +41,7 @@ mod error;
 mod event;
 mod net;
 mod reports;
+mod signaling;
 mod video;
 mod video_net;
 pub mod zrtp_udp;
@@ -50,6 +51,10 @@ pub use call::Call;
 pub use config::CallConfig;
 pub use error::Error;
 pub use event::{CallEvent, CallStats, EndReason, VideoStats};
+pub use signaling::{PathConfig, PreparedCall};
+
+pub use sotto_net as path;
+pub use sotto_signal as signal;
 
 pub use sotto_media as media;
 pub use sotto_zrtp as zrtp;

@@ -11,6 +11,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use rand_core::RngCore;
+use sotto_net::Agent;
 use sotto_rt::JitterInput;
 use sotto_rtp::opus::{DEFAULT_PAYLOAD_TYPE, OPUS_CLOCK_RATE_HZ};
 use sotto_rtp::rtcp::{self, RtcpPacket};
@@ -22,6 +23,7 @@ use sotto_zrtp::{Event, Input, SecureInfo, Session};
 use crate::audio::{MediaThread, SenderGo};
 use crate::call::{Command, Shared};
 use crate::reports::{expected_received, interval_loss_percent, per_second, RtcpOut};
+use crate::signaling::is_transient;
 use crate::video_net::{Taken, VideoNet, VideoNetSetup};
 use crate::zrtp_udp::ZrtpLink;
 use crate::Error;
@@ -91,6 +93,17 @@ pub(crate) struct NetSetup {
     pub(crate) playout: MediaThread<()>,
     /// The video stream, when the call has video on.
     pub(crate) video: Option<VideoNetSetup>,
+    /// For a call set up by offer and answer: finds the path to the peer before ZRTP starts,
+    /// then keeps consent on it.
+    pub(crate) ice: Option<Agent>,
+}
+
+/// The connectivity checks of a call set up by offer and answer.
+#[derive(Debug)]
+struct Ice {
+    agent: Agent,
+    deadline: Option<Instant>,
+    connected_at: Option<Instant>,
 }
 
 /// Starts the network thread; it returns why the call ended.
@@ -157,6 +170,9 @@ struct Net {
     /// the video stream's.
     peer_zrtp_ssrc: Option<u32>,
     video: Option<VideoNet>,
+    ice: Option<Ice>,
+    /// A Hello that did not match the signalled `a=zrtp-hash` was refused.
+    hello_hash_mismatch: bool,
 }
 
 impl Net {
@@ -173,6 +189,7 @@ impl Net {
             sender,
             playout,
             video,
+            ice,
         } = setup;
         Net {
             socket,
@@ -194,6 +211,13 @@ impl Net {
             media: None,
             peer_zrtp_ssrc: None,
             video: video.map(VideoNet::new),
+            ice: ice.map(|agent| Ice {
+                agent,
+                // Due at once: the first checks are queued already.
+                deadline: Some(Instant::now()),
+                connected_at: None,
+            }),
+            hello_hash_mismatch: false,
         }
     }
 
@@ -221,6 +245,9 @@ impl Net {
             }
         }
         let now = Instant::now();
+        if let Some(reason) = self.drive_ice(now, None) {
+            return Some(reason);
+        }
         self.link.handle_timeout(now);
         if let Some(reason) = self.flush_zrtp(now) {
             return Some(reason);
@@ -243,20 +270,9 @@ impl Net {
         }
         match self.socket.recv_from(buf) {
             Ok((len, from)) => self.handle_datagram(from, &mut buf[..len], Instant::now()),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                        // An ICMP port unreachable (the peer not up yet, or gone for a
-                        // moment): the timeouts decide whether the call goes on.
-                        | io::ErrorKind::ConnectionRefused
-                        | io::ErrorKind::ConnectionReset
-                ) =>
-            {
-                None
-            }
+            // A timeout, or an ICMP port unreachable (the peer not up yet, or gone for a
+            // moment): the timeouts decide whether the call goes on.
+            Err(e) if is_transient(&e) => None,
             Err(e) => Some(EndReason::Failed(format!("udp socket: {e}"))),
         }
     }
@@ -284,6 +300,12 @@ impl Net {
                     return Some(EndReason::HandshakeFailed(e.to_string()))
                 }
                 Event::Failed(e) => return Some(EndReason::Failed(format!("zrtp: {e}"))),
+                Event::HelloHashMismatch { .. } => {
+                    self.hello_hash_mismatch = true;
+                    if let Some(from) = self.link.peer() {
+                        self.emit(CallEvent::HelloHashMismatch { from });
+                    }
+                }
                 // The SAS flag could not be stored: the call itself is unaffected.
                 _ => {}
             }
@@ -322,9 +344,9 @@ impl Net {
         if let Some(verified) = self.pending_verified.take() {
             self.set_sas_verified(verified);
         }
+        self.shared.set_peer(peer);
         if let Some((sender, playout)) = &self.threads {
             sender.start(SenderGo {
-                peer,
                 srtp: rtp_tx,
                 packetizer: OpusPacketizer::new(
                     self.ids.ssrc,
@@ -368,10 +390,11 @@ impl Net {
 
     /// When ZRTP must have completed by; `None` for a listener nobody has called yet.
     fn handshake_deadline(&self) -> Option<Instant> {
-        let from = if self.listening {
-            self.first_heard?
-        } else {
-            self.started
+        let from = match &self.ice {
+            // Finding the path has its own deadline; ZRTP's counts from there.
+            Some(ice) => ice.connected_at?,
+            None if self.listening => self.first_heard?,
+            None => self.started,
         };
         Some(from + self.handshake_timeout)
     }
@@ -404,7 +427,11 @@ impl Net {
     }
 
     fn handshake_timed_out(&mut self) -> String {
-        if self.link.stats().accepted == 0 {
+        if self.hello_hash_mismatch {
+            "the peer's zrtp hello did not match the hash in its offer or answer: someone on \
+             the path may be trying to intercept the call"
+                .to_owned()
+        } else if self.link.stats().accepted == 0 {
             Error::NoAnswer {
                 peer: self
                     .link
@@ -423,9 +450,11 @@ impl Net {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
+        let ice = self.ice.as_ref().and_then(|ice| ice.deadline);
         let mut deadlines = [
             self.link.deadline(),
             self.handshake_deadline(),
+            ice,
             None,
             None,
             None,
@@ -437,6 +466,7 @@ impl Net {
                 Some(media.next_rtcp.min(media.next_stats)),
                 self.duration.map(|d| media.secure_at + d),
                 self.video.as_ref().and_then(VideoNet::deadline),
+                ice,
             ];
         }
         deadlines.into_iter().flatten().min()
@@ -453,6 +483,9 @@ impl Net {
             return None;
         }
         match classify(datagram) {
+            // Until the checks found the path, nobody is known to be the peer.
+            PacketKind::Zrtp if self.ice.as_ref().is_some_and(|i| i.connected_at.is_none()) => None,
+            PacketKind::Stun if self.ice.is_some() => self.drive_ice(now, Some((from, &*datagram))),
             PacketKind::Zrtp => {
                 let accepted = if self.is_video_zrtp(datagram) {
                     self.video
@@ -505,6 +538,68 @@ impl Net {
                     media.rejected += 1;
                 }
                 None
+            }
+        }
+    }
+
+    /// Feeds the connectivity checks a STUN datagram (`received`) or the time, sends what they
+    /// ask, and acts on what they report: ZRTP starts on the path found.
+    fn drive_ice(
+        &mut self,
+        now: Instant,
+        received: Option<(SocketAddr, &[u8])>,
+    ) -> Option<EndReason> {
+        let ice = self.ice.as_mut()?;
+        match received {
+            // A refused datagram (unauthenticated, unknown) changes nothing.
+            Some((from, packet)) => {
+                let _ = ice.agent.handle_input(sotto_net::Input::Receive {
+                    now,
+                    from,
+                    to: None,
+                    packet,
+                });
+            }
+            None if ice.deadline.is_some_and(|d| d <= now) => {
+                let _ = ice.agent.handle_input(sotto_net::Input::Timeout(now));
+            }
+            None => return None,
+        }
+        loop {
+            match ice.agent.poll_output() {
+                // A lost check is retransmitted.
+                sotto_net::Output::Transmit { to, bytes, .. } => {
+                    let _ = self.socket.send_to(&bytes, to);
+                }
+                sotto_net::Output::Event(sotto_net::Event::Connected { local, remote }) => {
+                    ice.connected_at = Some(now);
+                    self.link.set_peer(remote);
+                    let _ = self.events.send(CallEvent::Connected { local, remote });
+                }
+                sotto_net::Output::Event(sotto_net::Event::PathChanged { local, remote }) => {
+                    self.link.set_peer(remote);
+                    if let Some(media) = &mut self.media {
+                        media.peer = remote;
+                    }
+                    if let Some(video) = &mut self.video {
+                        video.set_peer(remote);
+                    }
+                    self.shared.set_peer(remote);
+                    let _ = self.events.send(CallEvent::Connected { local, remote });
+                }
+                sotto_net::Output::Event(sotto_net::Event::ConsentLost) => {
+                    return Some(EndReason::NoPath(
+                        "the peer stopped answering consent checks (RFC 7675)".to_owned(),
+                    ))
+                }
+                sotto_net::Output::Event(sotto_net::Event::Failed { reason }) => {
+                    return Some(EndReason::NoPath(reason.to_string()))
+                }
+                sotto_net::Output::Event(_) => {}
+                sotto_net::Output::Timeout(deadline) => {
+                    ice.deadline = deadline;
+                    return None;
+                }
             }
         }
     }

@@ -16,7 +16,7 @@
 //!   been decoded (at the start, and after the decoder refused a frame) it shows nothing rather
 //!   than a broken picture, and asks the network thread for a keyframe.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -148,7 +148,6 @@ pub(crate) enum Feedback {
 /// What the video sender needs once the video stream is secure.
 #[derive(Debug)]
 pub(crate) struct VideoSenderGo {
-    pub(crate) peer: SocketAddr,
     pub(crate) srtp: SrtpSender,
     pub(crate) packetizer: H264Packetizer,
     /// RTP timestamp of the first frame (random, as RFC 3550 asks).
@@ -289,7 +288,6 @@ struct FrameSender {
 
 /// The sender's state between frames.
 struct Sending {
-    peer: SocketAddr,
     srtp: SrtpSender,
     packetizer: H264Packetizer,
     first_timestamp: u32,
@@ -306,7 +304,6 @@ impl FrameSender {
     fn run(mut self, go: VideoSenderGo) -> Result<(), String> {
         let start = Instant::now();
         let mut state = Sending {
-            peer: go.peer,
             srtp: go.srtp,
             packetizer: go.packetizer,
             first_timestamp: go.timestamp,
@@ -390,7 +387,7 @@ impl FrameSender {
             let now = Instant::now();
             self.history.store(sequence, now, datagram);
             // A failed send loses one packet, which the peer's NACK may recover.
-            if self.socket.send_to(datagram, state.peer).is_ok() {
+            if self.shared.send_media(&self.socket, datagram) {
                 video
                     .sender_stats()
                     .on_packet_sent(timestamp, rtp_len - RTP_HEADER_LEN, captured);
@@ -416,7 +413,7 @@ impl FrameSender {
             }
             // Never blocks long, so a stop is seen soon even at one frame a second.
             match self.feedback.recv_timeout((deadline - now).min(STOP_POLL)) {
-                Ok(Feedback::Nack(pair)) => self.resend(pair, state),
+                Ok(Feedback::Nack(pair)) => self.resend(pair),
                 Ok(Feedback::KeyframeRequest) => state.keyframe_wanted = true,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
@@ -428,7 +425,7 @@ impl FrameSender {
     }
 
     /// Resends the packets a NACK entry names, if still held and within the budget.
-    fn resend(&mut self, pair: NackPair, state: &Sending) {
+    fn resend(&mut self, pair: NackPair) {
         let rtt = self.shared.video.rtt_ms.load(Ordering::Relaxed);
         // A packet goes again on its first NACK at once, and again only an RTT later: a second
         // NACK sooner was sent before the first retransmission could arrive.
@@ -446,7 +443,7 @@ impl FrameSender {
             if !self.resend_budget.take(packet.len(), now) {
                 return;
             }
-            if self.socket.send_to(packet, state.peer).is_ok() {
+            if self.shared.send_media(&self.socket, packet) {
                 video.retransmissions.fetch_add(1, Ordering::Relaxed);
                 video
                     .bytes_sent

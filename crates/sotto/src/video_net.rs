@@ -169,6 +169,13 @@ impl VideoNet {
         self.link.is_some()
     }
 
+    /// Follows the call to a new network path.
+    pub(crate) fn set_peer(&mut self, peer: SocketAddr) {
+        if let Some(link) = &mut self.link {
+            link.set_peer(peer);
+        }
+    }
+
     /// Starts the Multistream exchange once the audio stream is secure. A session that cannot
     /// even be made leaves the call an audio call.
     pub(crate) fn start_zrtp(
@@ -221,7 +228,7 @@ impl VideoNet {
         let peer = link.peer();
         for event in events {
             match (event, peer) {
-                (Event::Secure(info), Some(peer)) => self.on_secure(&info, peer, shared, now, emit),
+                (Event::Secure(info), Some(_)) => self.on_secure(&info, shared, now, emit),
                 (Event::Failed(e), _) => {
                     let reason = match e {
                         sotto_zrtp::Error::Timeout => format!(
@@ -241,7 +248,6 @@ impl VideoNet {
     fn on_secure(
         &mut self,
         info: &SecureInfo,
-        peer: SocketAddr,
         shared: &Shared,
         now: Instant,
         emit: &mut impl FnMut(CallEvent),
@@ -270,7 +276,6 @@ impl VideoNet {
         if let Some(threads) = &self.threads {
             if let Some(sender) = &threads.sender {
                 sender.start(VideoSenderGo {
-                    peer,
                     srtp: rtp_tx,
                     packetizer,
                     timestamp: self.ids.timestamp,

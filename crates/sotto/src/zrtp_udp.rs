@@ -49,6 +49,12 @@ impl ZrtpLink {
         self.peer
     }
 
+    /// Points the link at `peer` (found by connectivity checks, or moved to a new path):
+    /// ZRTP from anywhere else is dropped from now on.
+    pub(crate) fn set_peer(&mut self, peer: SocketAddr) {
+        self.peer = Some(peer);
+    }
+
     pub(crate) fn session_mut(&mut self) -> &mut Session {
         &mut self.session
     }

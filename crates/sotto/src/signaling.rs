@@ -1,0 +1,326 @@
+//! Calls set up by an offer and an answer that the application carries over its own channel
+//! (a chat message, say), for peers that know nothing of each other's addresses and may sit
+//! behind NATs.
+//!
+//! [`Call::prepare`] binds the call's socket, opens its ZID cache, creates its ZRTP session
+//! and gathers candidates on that socket (host addresses, and what STUN servers see of it
+//! through the NAT). The offer or answer it writes is one line of text carrying SDP: codecs,
+//! candidates, ICE credentials and `a=zrtp-hash` (RFC 6189 section 8.1), which binds the
+//! signaling to the ZRTP Hello that follows on the media path. Once both lines are across, the
+//! call's network thread checks candidate pairs (ICE-style, with the credentials from the
+//! signaling), punches through the NATs, and starts ZRTP on the path found. STUN, ZRTP and
+//! SRTP share the one socket.
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use rand_core::{OsRng, RngCore};
+use sotto_net::{
+    Agent, AgentConfig, Candidate, CandidateKind, GatherEvent, GatherFailure, Gatherer,
+    GathererConfig, IceCredentials, Input, Output,
+};
+use sotto_signal::{Answer, LocalMedia, LocalStream, Negotiated, Offer};
+use sotto_zrtp::HelloHash;
+
+use crate::call::{Bound, Media};
+use crate::{Call, CallConfig, Error};
+
+/// Most local addresses offered as host candidates (sotto-net's limit).
+const MAX_HOST_ADDRS: usize = 8;
+
+/// How a prepared call finds its way to the peer.
+#[derive(Clone, Debug)]
+pub struct PathConfig {
+    /// STUN servers that tell us our address as the internet sees it (none: host candidates
+    /// only, enough on one network).
+    pub stun_servers: Vec<SocketAddr>,
+    /// Gathering ends by this long, answered or not (default 3 s): an unreachable STUN server
+    /// delays the offer by this much and no more.
+    pub gather_timeout: Duration,
+    /// The call ends with [`EndReason::NoPath`](crate::EndReason::NoPath) when no path to
+    /// the peer is found within this long of the offer and answer being across (default 10 s).
+    pub connect_timeout: Duration,
+}
+
+impl Default for PathConfig {
+    fn default() -> Self {
+        PathConfig {
+            stun_servers: Vec::new(),
+            gather_timeout: Duration::from_secs(3),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A call that has its socket, identity and candidates, waiting for the other side's offer or
+/// answer. Made by [`Call::prepare`]; the offerer calls [`PreparedCall::offer`] and later
+/// [`PreparedCall::accept`], the answerer [`PreparedCall::answer`].
+///
+/// ```no_run
+/// use sotto::{Call, CallConfig, PathConfig};
+///
+/// let config = |cache: &str| CallConfig::new("0.0.0.0:0".parse().unwrap(), None, cache.into());
+/// // Alice's side writes an offer; her chat carries it to Bob.
+/// let alice = Call::prepare(config("alice.sqlite"), PathConfig::default())?;
+/// let offer: String = alice.offer()?;
+/// // Bob's side answers it, and the answer goes back.
+/// let (bob_call, answer) = Call::prepare(config("bob.sqlite"), PathConfig::default())?.answer(&offer)?;
+/// let alice_call = alice.accept(&answer)?;
+/// # let _ = (bob_call, alice_call);
+/// # Ok::<(), sotto::Error>(())
+/// ```
+pub struct PreparedCall {
+    config: CallConfig,
+    media: Media,
+    bound: Bound,
+    credentials: IceCredentials,
+    candidates: Vec<Candidate>,
+    stun_failures: Vec<GatherFailure>,
+    session_id: u64,
+    connect_timeout: Duration,
+}
+
+impl fmt::Debug for PreparedCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The ICE password stays out (IceCredentials' own Debug redacts it anyway).
+        f.debug_struct("PreparedCall")
+            .field("local_addr", &self.bound.local_addr)
+            .field("candidates", &self.candidates)
+            .field("stun_failures", &self.stun_failures)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Call {
+    /// Prepares a call set up by offer and answer: binds `config.bind`, opens the ZID cache,
+    /// creates the ZRTP session and gathers candidates, waiting at most
+    /// `path.gather_timeout` for the STUN servers. `config.peer` is not used: the path comes
+    /// from the candidates. A STUN server that does not answer is no error (the call may still
+    /// work on one network); [`PreparedCall::stun_failures`] says which and why.
+    pub fn prepare(config: CallConfig, path: PathConfig) -> Result<PreparedCall, Error> {
+        config.validate()?;
+        let media = Media::named(&config);
+        let bound = Bound::new(&config)?;
+        let hosts = host_addresses(bound.local_addr)?;
+        let (candidates, stun_failures) = gather(&bound.socket, hosts, &path)?;
+        Ok(PreparedCall {
+            config,
+            media,
+            bound,
+            credentials: IceCredentials::generate(&mut OsRng),
+            candidates,
+            stun_failures,
+            // RFC 8866: a number below 2^63 keeps it a positive 64-bit integer everywhere.
+            session_id: OsRng.next_u64() >> 1,
+            connect_timeout: path.connect_timeout,
+        })
+    }
+}
+
+impl PreparedCall {
+    /// The local address of the call's socket.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.bound.local_addr
+    }
+
+    /// Our candidates: host addresses first, then server-reflexive ones.
+    pub fn candidates(&self) -> &[Candidate] {
+        &self.candidates
+    }
+
+    /// The STUN servers that gave no address, each with the reason in words for the user.
+    pub fn stun_failures(&self) -> &[GatherFailure] {
+        &self.stun_failures
+    }
+
+    /// The offer, as one line of text for the application to carry to the peer. The same
+    /// prepared call writes the same offer every time.
+    pub fn offer(&self) -> Result<String, Error> {
+        Ok(Offer::new(&self.local_media()?)?.to_line())
+    }
+
+    /// Answers the peer's offer line: starts the call (it first finds a path to the peer,
+    /// then runs ZRTP on it) and returns it with the answer line to carry back.
+    pub fn answer(self, offer: &str) -> Result<(Call, String), Error> {
+        let (answer, negotiated) = Offer::from_line(offer)?.answer(&self.local_media()?)?;
+        let call = self.start(&negotiated, false)?;
+        Ok((call, answer.to_line()))
+    }
+
+    /// Takes the peer's answer to [`PreparedCall::offer`] and starts the call.
+    pub fn accept(self, answer: &str) -> Result<Call, Error> {
+        let offer = Offer::new(&self.local_media()?)?;
+        let negotiated = offer.accept(&Answer::from_line(answer)?)?;
+        self.start(&negotiated, true)
+    }
+
+    fn local_media(&self) -> Result<LocalMedia, Error> {
+        // The default address (c= and m= lines) is the one most likely to work for a peer that
+        // does not do ICE: the NAT's, if a STUN server told us, else our first host address.
+        let default = self
+            .candidates
+            .iter()
+            .find(|c| c.kind == CandidateKind::ServerReflexive)
+            .or_else(|| self.candidates.first())
+            .map_or(self.bound.local_addr, |c| c.addr);
+        let candidates = self
+            .candidates
+            .iter()
+            .map(|c| sotto_signal::Candidate::new(&c.to_sdp()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let hello_hash = sotto_signal::ZrtpHash::new(*self.bound.session.hello_hash().as_bytes());
+        let audio = LocalStream {
+            candidates,
+            ..LocalStream::new(default.port(), Some(hello_hash))
+        };
+        // The video stream's ZRTP session (Multistream) only exists once audio is secure, so
+        // its m-line carries no hash; it shares the audio stream's socket and candidates.
+        let video = self
+            .config
+            .video_enabled()
+            .then(|| LocalStream::new(default.port(), None));
+        let ice = sotto_signal::IceCredentials::new(
+            &self.credentials.ufrag,
+            self.credentials.pwd.expose_secret(),
+        )?;
+        Ok(LocalMedia {
+            session_id: self.session_id,
+            session_version: 1,
+            address: default.ip(),
+            audio,
+            video,
+            ice: Some(ice),
+        })
+    }
+
+    fn start(mut self, negotiated: &Negotiated, controlling: bool) -> Result<Call, Error> {
+        let audio = &negotiated.audio;
+        let remote_ice = audio
+            .remote_ice
+            .as_ref()
+            .ok_or(Error::Signal(sotto_signal::Error::Missing("a=ice-ufrag")))?;
+        let remote_credentials = IceCredentials::new(remote_ice.ufrag(), remote_ice.pwd())?;
+        // Candidates the agent cannot use (relay, mDNS, TCP) are skipped; the peer's default
+        // address stands in when none is left.
+        let mut remote_candidates: Vec<Candidate> = audio
+            .remote_candidates
+            .iter()
+            .filter_map(|c| Candidate::parse_sdp(c.as_str()).ok())
+            .collect();
+        if remote_candidates.is_empty() {
+            remote_candidates.push(Candidate::host(audio.remote, u16::MAX));
+        }
+        if let Some(hash) = &audio.remote_zrtp_hash {
+            self.bound
+                .session
+                .set_peer_hello_hash(HelloHash(*hash.hash()));
+        }
+        let mut agent_config =
+            AgentConfig::new(self.credentials.clone(), remote_credentials, controlling);
+        agent_config.local_candidates = self.candidates.clone();
+        agent_config.remote_candidates = remote_candidates;
+        agent_config.connect_timeout = self.connect_timeout;
+        let agent = Agent::new(agent_config, &mut OsRng, Instant::now())?;
+        Call::launch(self.config, self.media, self.bound, Some(agent))
+    }
+}
+
+/// The addresses a peer may reach our socket at: the bound address if it names one, else
+/// every address of this machine's interfaces in the socket's family, loopback only when
+/// there is nothing else (a peer on another machine could not use it).
+fn host_addresses(local: SocketAddr) -> Result<Vec<SocketAddr>, Error> {
+    if !local.ip().is_unspecified() {
+        return Ok(vec![local]);
+    }
+    let interfaces = if_addrs::get_if_addrs()?;
+    let usable = |ip: &IpAddr| {
+        ip.is_ipv4() == local.is_ipv4()
+            && match ip {
+                // Link-local IPv6 needs a scope id that a candidate line cannot carry.
+                IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80,
+                IpAddr::V4(v4) => !v4.is_link_local(),
+            }
+    };
+    let ips: Vec<IpAddr> = interfaces.iter().map(|i| i.ip()).filter(usable).collect();
+    let mut chosen: Vec<SocketAddr> = ips
+        .iter()
+        .filter(|ip| !ip.is_loopback())
+        .chain(ips.iter().filter(|ip| ip.is_loopback()).take(1))
+        .take(MAX_HOST_ADDRS)
+        .map(|&ip| SocketAddr::new(ip, local.port()))
+        .collect();
+    if chosen.len() > 1 {
+        chosen.retain(|a| !a.ip().is_loopback());
+    }
+    if chosen.is_empty() {
+        return Err(Error::Config(format!(
+            "this machine has no {} address to call from; bind an address with a network interface",
+            if local.is_ipv4() { "IPv4" } else { "IPv6" }
+        )));
+    }
+    Ok(chosen)
+}
+
+/// Runs candidate gathering on the call's socket until it is done (bounded by
+/// `path.gather_timeout`).
+fn gather(
+    socket: &UdpSocket,
+    hosts: Vec<SocketAddr>,
+    path: &PathConfig,
+) -> Result<(Vec<Candidate>, Vec<GatherFailure>), Error> {
+    let mut config = GathererConfig::new(hosts, path.stun_servers.clone());
+    config.deadline = path.gather_timeout;
+    let mut gatherer = Gatherer::new(config, &mut OsRng, Instant::now())?;
+    let mut buf = [0u8; 1500];
+    loop {
+        let deadline = loop {
+            match gatherer.poll_output() {
+                // A lost request is retransmitted; a failing server ends up in the failures.
+                Output::Transmit { to, bytes, .. } => {
+                    let _ = socket.send_to(&bytes, to);
+                }
+                Output::Event(GatherEvent::GatheringDone { failures }) => {
+                    return Ok((gatherer.candidates().to_vec(), failures));
+                }
+                Output::Event(GatherEvent::Candidate(_)) => {}
+                Output::Timeout(deadline) => break deadline,
+            }
+        };
+        let now = Instant::now();
+        let wait = deadline
+            .map_or(path.gather_timeout, |d| d.saturating_duration_since(now))
+            .max(Duration::from_millis(1));
+        socket.set_read_timeout(Some(wait))?;
+        match socket.recv_from(&mut buf) {
+            Ok((len, from)) => {
+                // Anything but the servers' answers (a peer's early check, say) is dropped:
+                // the peer retransmits.
+                let _ = gatherer.handle_input(Input::Receive {
+                    now: Instant::now(),
+                    from,
+                    to: None,
+                    packet: &buf[..len],
+                });
+            }
+            Err(e) if is_transient(&e) => {
+                gatherer.handle_input(Input::Timeout(Instant::now()))?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Receive errors that only mean "nothing this time": a timeout, or an ICMP error for an
+/// earlier send (a STUN server that is not there).
+pub(crate) fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionReset
+    )
+}

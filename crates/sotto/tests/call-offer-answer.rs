@@ -1,0 +1,178 @@
+//! Calls set up by offer and answer over real loopback UDP: the two lines carry everything
+//! (candidates, ICE credentials, `a=zrtp-hash`); connectivity checks find the path, then ZRTP
+//! and media run on it. A tampered `a=zrtp-hash` is reported as an attack; an unreachable STUN
+//! server delays the offer by a bounded time and its reason reaches the user; a peer that is
+//! not there ends the call with no path.
+
+#[path = "support/call.rs"]
+mod support;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use sotto::media::AudioInput;
+use sotto::signal::{Offer, ZrtpHash};
+use sotto::{Call, CallConfig, CallEvent, EndReason, PathConfig};
+use support::{events_until_end, last_stats, loopback, scratch, STATS_INTERVAL};
+
+fn config(duration: Option<Duration>) -> CallConfig {
+    let mut config = CallConfig::new(loopback(), None, scratch("sqlite"));
+    config.audio_in = AudioInput::Tone;
+    config.duration = duration;
+    config.stats_interval = STATS_INTERVAL;
+    config
+}
+
+fn sas(events: &[CallEvent]) -> String {
+    events
+        .iter()
+        .find_map(|e| match e {
+            CallEvent::Sas { sas, .. } => Some(sas.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no Sas event: {events:?}"))
+}
+
+fn connected(events: &[CallEvent]) -> (SocketAddr, SocketAddr) {
+    events
+        .iter()
+        .find_map(|e| match e {
+            CallEvent::Connected { local, remote } => Some((*local, *remote)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no Connected event: {events:?}"))
+}
+
+#[test]
+fn offer_and_answer_lines_set_up_a_secure_call_with_media() {
+    let alice = Call::prepare(config(Some(Duration::from_secs(3))), PathConfig::default())
+        .expect("alice prepares");
+    let offer = alice.offer().expect("offer");
+    assert!(offer.starts_with("sotto1:offer:"), "{offer}");
+    assert_eq!(alice.offer().expect("offer"), offer, "an offer is stable");
+    assert!(alice.stun_failures().is_empty());
+
+    let bob = Call::prepare(config(None), PathConfig::default()).expect("bob prepares");
+    let bob_addr = bob.local_addr();
+    let (bob_call, answer) = bob.answer(&offer).expect("bob answers");
+    assert!(answer.starts_with("sotto1:answer:"), "{answer}");
+    let alice_addr = alice.local_addr();
+    let alice_call = alice.accept(&answer).expect("alice accepts");
+
+    let alice_events = events_until_end(&alice_call, Duration::from_secs(25));
+    let bob_events = events_until_end(&bob_call, Duration::from_secs(15));
+    assert_eq!(alice_call.wait(), EndReason::DurationReached);
+    assert_eq!(bob_call.wait(), EndReason::PeerHungUp);
+
+    assert_eq!(connected(&alice_events), (alice_addr, bob_addr));
+    assert_eq!(connected(&bob_events), (bob_addr, alice_addr));
+    assert_eq!(sas(&alice_events), sas(&bob_events));
+    // Both sent a tone for about 3 s at 50 packets a second.
+    for events in [&alice_events, &bob_events] {
+        let stats = last_stats(events);
+        assert!(stats.packets_received > 80, "{stats:?}");
+    }
+}
+
+#[test]
+fn a_hello_that_does_not_match_the_signalled_hash_is_reported_as_an_attack() {
+    let alice = Call::prepare(config(None), PathConfig::default()).expect("alice prepares");
+    // Someone rewrites the offer's zrtp-hash on its way (the checksum of the line is no
+    // protection: anyone can recompute it). Bob's engine must refuse Alice's real Hello.
+    let mut offer = Offer::from_line(&alice.offer().expect("offer")).expect("parses");
+    offer.0.media[0].zrtp_hash = Some(ZrtpHash::new([0x5a; 32]));
+    let mut bob_config = config(None);
+    bob_config.handshake_timeout = Duration::from_secs(3);
+    let bob = Call::prepare(bob_config, PathConfig::default()).expect("bob prepares");
+    let (bob_call, answer) = bob.answer(&offer.to_line()).expect("bob answers");
+    let alice_call = alice.accept(&answer).expect("alice accepts");
+
+    let bob_events = events_until_end(&bob_call, Duration::from_secs(20));
+    assert!(
+        bob_events
+            .iter()
+            .any(|e| matches!(e, CallEvent::HelloHashMismatch { .. })),
+        "{bob_events:?}"
+    );
+    assert!(
+        !bob_events
+            .iter()
+            .any(|e| matches!(e, CallEvent::Secure { .. } | CallEvent::Sas { .. })),
+        "{bob_events:?}"
+    );
+    match bob_call.wait() {
+        EndReason::HandshakeFailed(why) => assert!(why.contains("intercept"), "{why}"),
+        other => panic!("ended with {other}"),
+    }
+    alice_call.hang_up();
+    let _ = alice_call.wait();
+}
+
+#[test]
+fn an_unreachable_stun_server_costs_a_bounded_wait_and_says_why() {
+    // A closed port on this machine (answers with ICMP) and an address nothing answers from.
+    let closed = std::net::UdpSocket::bind(loopback()).expect("bind");
+    let closed_addr = closed.local_addr().expect("addr");
+    drop(closed);
+    let path = PathConfig {
+        stun_servers: vec![closed_addr],
+        gather_timeout: Duration::from_millis(800),
+        ..PathConfig::default()
+    };
+    let started = Instant::now();
+    let prepared = Call::prepare(config(None), path).expect("prepares without stun");
+    let waited = started.elapsed();
+    // Bounded by the gathering deadline (plus scheduling), not RFC 8489's 39.5 s.
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    let failures = prepared.stun_failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].server, closed_addr);
+    let reason = failures[0].reason.to_string();
+    assert!(reason.contains(&closed_addr.to_string()), "{reason}");
+    // Host candidates are still there, and the offer still works.
+    assert!(!prepared.candidates().is_empty());
+    assert!(prepared.offer().is_ok());
+}
+
+#[test]
+fn a_peer_that_never_answers_the_checks_ends_the_call_with_no_path() {
+    let alice = Call::prepare(
+        config(None),
+        PathConfig {
+            connect_timeout: Duration::from_secs(2),
+            ..PathConfig::default()
+        },
+    )
+    .expect("alice prepares");
+    // Bob answers and vanishes: his socket is closed before any check arrives.
+    let bob = Call::prepare(config(None), PathConfig::default()).expect("bob prepares");
+    let (bob_call, answer) = bob.answer(&alice.offer().expect("offer")).expect("answer");
+    bob_call.hang_up();
+    let _ = bob_call.wait();
+    let alice_call = alice.accept(&answer).expect("alice accepts");
+    let events = events_until_end(&alice_call, Duration::from_secs(15));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, CallEvent::Connected { .. } | CallEvent::Secure { .. })),
+        "{events:?}"
+    );
+    match alice_call.wait() {
+        EndReason::NoPath(why) => assert!(why.contains("no network path"), "{why}"),
+        other => panic!("ended with {other}"),
+    }
+}
+
+#[test]
+fn lines_that_are_not_an_answer_or_offer_are_refused_with_a_reason() {
+    let alice = Call::prepare(config(None), PathConfig::default()).expect("alice prepares");
+    let offer = alice.offer().expect("offer");
+    let bob = Call::prepare(config(None), PathConfig::default()).expect("bob prepares");
+    // Pasting the offer where the answer belongs, or a damaged line.
+    let err = alice.accept(&offer).expect_err("an offer is no answer");
+    assert!(err.to_string().contains("answer"), "{err}");
+    let mut damaged = offer.clone();
+    damaged.truncate(offer.len() - 3);
+    let err = bob.answer(&damaged).expect_err("damaged");
+    assert!(!err.to_string().is_empty());
+}
