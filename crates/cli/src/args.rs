@@ -288,7 +288,7 @@ pub(crate) fn parse_latency_ms(s: &str) -> Result<u64, String> {
 }
 
 /// Resolves `HOST:PORT` to one socket address, preferring IPv4 as `sotto listen` binds IPv4.
-fn parse_peer(s: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse_peer(s: &str) -> Result<SocketAddr, String> {
     let hint = "write HOST:PORT, e.g. 192.0.2.7:5004, [2001:db8::7]:5004 or example.org:5004";
     let addrs: Vec<SocketAddr> = s
         .to_socket_addrs()

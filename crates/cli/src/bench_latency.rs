@@ -47,6 +47,9 @@ pub enum BenchCommand {
     Latency(LatencyArgs),
     /// CPU of one endpoint of an audio call, per thread, with both ends sending speech.
     Cpu(crate::bench_cpu::CpuArgs),
+    /// Time from writing an offer to media flowing both ways, for calls set up by offer and
+    /// answer on this machine or through two real NATs (network namespaces, root only).
+    Connect(crate::bench_connect::ConnectArgs),
     /// Glass-to-glass latency of the video path (picture in to picture out), pictures shown
     /// and CPU of one endpoint, in a two-way video call over loopback UDP.
     Video(crate::bench_video::VideoArgs),
@@ -78,6 +81,7 @@ pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Latency(args) => run_latency(args),
         BenchCommand::Cpu(args) => crate::bench_cpu::run(args),
         BenchCommand::Video(args) => crate::bench_video::run(args),
+        BenchCommand::Connect(args) => crate::bench_connect::run(args),
     }
 }
 

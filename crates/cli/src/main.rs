@@ -6,6 +6,7 @@
 //! (flags, addresses, files, a port in use).
 
 mod args;
+mod bench_connect;
 mod bench_cpu;
 mod bench_latency;
 mod bench_video;

@@ -2,6 +2,8 @@
 //! through small C programs linked against Debian's libraries; this builds them.
 #![deny(missing_docs)]
 
+pub mod natlab;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,124 @@
+//! `sotto invite` and `sotto join` on this machine: the two lines set up a secure call; a STUN
+//! server that does not answer costs a bounded wait and the user is told why; bad lines are
+//! one-line errors.
+
+#[path = "support/output.rs"]
+#[allow(dead_code, reason = "no listener here announces a port")]
+mod output;
+#[path = "support/peer.rs"]
+mod peer;
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use output::event;
+use peer::Peer;
+
+fn sotto() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sotto"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sotto-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn invite_and_join_set_up_a_call_and_a_silent_stun_server_is_reported() {
+    let dir = temp_dir("invite");
+    // A port nobody listens on: the STUN request is answered by ICMP or not at all.
+    let silent = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let silent_addr = silent.local_addr().expect("addr").to_string();
+    drop(silent);
+    let cache = |name: &str| dir.join(name).to_str().expect("utf-8").to_owned();
+
+    let mut invite = sotto();
+    invite.args([
+        "invite",
+        "--json",
+        "--stun",
+        &silent_addr,
+        "--duration",
+        "2",
+    ]);
+    invite.args(["--audio-in", "tone", "--audio-out", "none", "--cache"]);
+    invite.arg(cache("a.sqlite"));
+    let started = Instant::now();
+    let mut invite = Peer::spawn(invite, "invite", &dir);
+    let failed = invite.wait_for_event("stun_failed", Instant::now() + Duration::from_secs(15));
+    let offer = invite.wait_for_event("offer", Instant::now() + Duration::from_secs(15));
+    // The gathering deadline (3 s) bounds the wait, not RFC 8489's 39.5 s of retries.
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(failed["server"], silent_addr.as_str());
+    let reason = failed["reason"].as_str().expect("a reason");
+    assert!(reason.contains(&silent_addr), "{reason}");
+    let offer = offer["offer"].as_str().expect("a line").to_owned();
+
+    let mut join = sotto();
+    join.args(["join", &offer, "--json", "--audio-in", "tone"]);
+    join.args(["--audio-out", "none", "--cache"]);
+    join.arg(cache("b.sqlite"));
+    let mut join = Peer::spawn(join, "join", &dir);
+    let answer = join.wait_for_event("answer", Instant::now() + Duration::from_secs(15));
+    invite.say(answer["answer"].as_str().expect("a line"));
+
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let (status_a, events_a, stderr_a) = invite.finish(deadline);
+    let (status_b, events_b, stderr_b) = join.finish(deadline);
+    assert!(status_a.success(), "invite: {status_a}\n{stderr_a}");
+    assert!(status_b.success(), "join: {status_b}\n{stderr_b}");
+    assert_eq!(
+        event(&events_a, "sas")["sas"],
+        event(&events_b, "sas")["sas"]
+    );
+    assert_eq!(
+        event(&events_a, "connected")["remote"],
+        event(&events_b, "connected")["local"]
+    );
+    assert_eq!(event(&events_b, "ended")["reason"], "peer hung up");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_offer_and_answer_lines_are_one_line_errors() {
+    let dir = temp_dir("bad-lines");
+    let cache = dir.join("c.sqlite");
+    let out = sotto()
+        .args([
+            "join",
+            "sotto1:offer:bm90IGFuIG9mZmVy",
+            "--audio-in",
+            "none",
+        ])
+        .args(["--audio-out", "none", "--cache"])
+        .arg(&cache)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("sotto invite"), "{stderr}");
+
+    // `invite` whose stdin ends before an answer comes says what to do.
+    let out = sotto()
+        .args([
+            "invite",
+            "--audio-in",
+            "none",
+            "--audio-out",
+            "none",
+            "--cache",
+        ])
+        .arg(&cache)
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no answer line"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
