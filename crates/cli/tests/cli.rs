@@ -6,7 +6,7 @@ mod output;
 #[path = "support/relay.rs"]
 mod relay;
 
-use output::{event, json_events, wait_for_port};
+use output::{event, json_events, read_wav, wait_for_port};
 use relay::Relay;
 use std::io::{BufReader, Read as _};
 use std::net::{SocketAddr, UdpSocket};
@@ -295,15 +295,6 @@ fn tone_purity(window: &[f64]) -> (f64, f64) {
         }
     }
     best
-}
-
-fn read_wav(path: &Path) -> Vec<i16> {
-    use sotto_media::AudioSource as _;
-    let mut source = sotto_media::WavSource::open(path).expect("WAV opens");
-    let mut samples = vec![0i16; 48_000 * 10];
-    let n = source.read(&mut samples).expect("WAV reads");
-    samples.truncate(n);
-    samples
 }
 
 /// The WAV holds the engine's test tone for at least a second.

@@ -11,10 +11,9 @@ mod peer;
 
 use std::fs;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use output::event;
+use output::{event, read_wav};
 use peer::Peer;
 use serde_json::Value;
 use sotto_media::AudioSource as _;
@@ -28,15 +27,6 @@ const SIGNAL_WITHIN: Duration = Duration::from_secs(15);
 /// it and hang up. Together with the two signalling waits it keeps a broken build's failure
 /// under a minute.
 const CALL_WITHIN: Duration = Duration::from_secs(CALL_S + 20);
-
-/// The 48 kHz samples of a WAV file.
-fn read_wav(path: &Path) -> Vec<i16> {
-    let mut source = sotto_media::WavSource::open(path).expect("WAV opens");
-    let mut samples = vec![0i16; 48_000 * 10];
-    let n = source.read(&mut samples).expect("WAV reads");
-    samples.truncate(n);
-    samples
-}
 
 /// The address in a `connected` event's field `field`.
 fn connected_addr(connected: &Value, field: &str) -> SocketAddr {

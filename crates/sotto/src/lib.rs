@@ -6,7 +6,9 @@
 //! protocol cores it drives are sans-IO. [`Call`] runs a whole secure audio call, and with
 //! [`CallConfig::video_in`] or [`CallConfig::video_out`] set, a video stream beside it, keyed
 //! by ZRTP Multistream from the audio stream's session; [`zrtp_udp`] runs just a ZRTP
-//! handshake over a UDP socket.
+//! handshake over a UDP socket. [`Call::prepare`] sets up a call by offer and answer instead of
+//! an address: for peers behind NATs who reach each other through a chat (see
+//! [`PreparedCall`]).
 //!
 //! A call, driven from its events:
 //!

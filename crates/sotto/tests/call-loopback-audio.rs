@@ -7,22 +7,12 @@ mod support;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
-use support::{last_stats, run_to_end, scratch, start_caller, start_listener};
+use support::{last_stats, run_to_end, sas, scratch, start_caller, start_listener};
 
 use sotto::media::{AudioInput, AudioOutput, AudioSource, WavSource};
 use sotto::{CallEvent, Role, TONE_AMPLITUDE, TONE_FREQ_HZ};
 
 const RATE: f64 = 48_000.0;
-
-fn sas(events: &[CallEvent]) -> String {
-    events
-        .iter()
-        .find_map(|e| match e {
-            CallEvent::Sas { sas, .. } => Some(sas.clone()),
-            _ => None,
-        })
-        .expect("a Sas event")
-}
 
 fn secure(events: &[CallEvent]) -> (Role, SocketAddr) {
     events

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use sotto::media::AudioInput;
 use sotto::signal::{Offer, ZrtpHash};
 use sotto::{Call, CallConfig, CallEvent, EndReason, PathConfig};
-use support::{events_until_end, last_stats, loopback, scratch, STATS_INTERVAL};
+use support::{events_until_end, last_stats, loopback, sas, scratch, STATS_INTERVAL};
 
 fn config(duration: Option<Duration>) -> CallConfig {
     let mut config = CallConfig::new(loopback(), None, scratch("sqlite"));
@@ -21,16 +21,6 @@ fn config(duration: Option<Duration>) -> CallConfig {
     config.duration = duration;
     config.stats_interval = STATS_INTERVAL;
     config
-}
-
-fn sas(events: &[CallEvent]) -> String {
-    events
-        .iter()
-        .find_map(|e| match e {
-            CallEvent::Sas { sas, .. } => Some(sas.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no Sas event: {events:?}"))
 }
 
 fn connected(events: &[CallEvent]) -> (SocketAddr, SocketAddr) {

@@ -1,5 +1,6 @@
 //! Reading what a `sotto` process prints: the `--json` event stream (one JSON object per line on
-//! stdout) and the port a listener announces on stderr; and waiting for one to finish.
+//! stdout) and the port a listener announces on stderr; waiting for one to finish; the WAV it
+//! wrote.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, ChildStderr, Output};
@@ -60,4 +61,15 @@ pub fn wait_bounded(mut child: Child, limit: Duration, what: &str, context: &str
             None => thread::sleep(Duration::from_millis(50)),
         }
     }
+}
+
+/// The samples of a WAV file a process wrote (at most 10 s at 48 kHz).
+#[allow(dead_code, reason = "not every test file reads a WAV")]
+pub fn read_wav(path: &std::path::Path) -> Vec<i16> {
+    use sotto_media::AudioSource as _;
+    let mut source = sotto_media::WavSource::open(path).expect("WAV opens");
+    let mut samples = vec![0i16; 48_000 * 10];
+    let n = source.read(&mut samples).expect("WAV reads");
+    samples.truncate(n);
+    samples
 }

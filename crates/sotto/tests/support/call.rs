@@ -195,6 +195,17 @@ pub fn events_until_end(call: &Call, limit: Duration) -> Vec<sotto::CallEvent> {
     panic!("no Ended event within {limit:?}: {events:?}");
 }
 
+/// The SAS of the `Sas` event among `events`.
+pub fn sas(events: &[sotto::CallEvent]) -> String {
+    events
+        .iter()
+        .find_map(|e| match e {
+            sotto::CallEvent::Sas { sas, .. } => Some(sas.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no Sas event: {events:?}"))
+}
+
 /// The last statistics among `events`.
 pub fn last_stats(events: &[sotto::CallEvent]) -> sotto::CallStats {
     events
