@@ -42,7 +42,7 @@ fn peers_behind_two_nats_connect_via_srflx_and_exchange_data() {
         Some((addr("192.168.1.5:6000"), alice_public))
     );
     let connect_time = w.peers[0].connected_at().expect("connected") - w.start;
-    // Measured 0.92 s: 40 ms of gathering, hole punching, then the 500 ms nomination delay.
+    // Gathering (40 ms), hole punching, then the 100 ms nomination delay.
     assert!(
         connect_time < Duration::from_secs(2),
         "took {connect_time:?}"
