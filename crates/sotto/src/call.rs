@@ -205,8 +205,7 @@ impl Call {
         sink: Box<dyn AudioSink>,
     ) -> Result<Call, Error> {
         let mut media = Media::named(&config);
-        media.audio_in = Io::Supplied(source);
-        media.audio_out = Io::Supplied(sink);
+        media.supply_audio(source, sink);
         Self::start_inner(config, media)
     }
 
@@ -223,12 +222,7 @@ impl Call {
         sink: Option<Box<dyn VideoSink>>,
     ) -> Result<Call, Error> {
         let mut media = Media::named(&config);
-        if let Some(source) = source {
-            media.video_in = Io::Supplied(source);
-        }
-        if let Some(sink) = sink {
-            media.video_out = Io::Supplied(sink);
-        }
+        media.supply_video(source, sink);
         Self::start_inner(config, media)
     }
 
@@ -246,14 +240,13 @@ impl Call {
         bound: Bound,
         ice: Option<sotto_net::Agent>,
     ) -> Result<Call, Error> {
+        let video_on = media.video_on();
         let Media {
             audio_in: input,
             audio_out: output,
             video_in,
             video_out,
         } = media;
-        let video_on = !matches!(video_in, Io::Named(VideoInput::None))
-            || !matches!(video_out, Io::Named(VideoOutput::None));
         let Bound {
             socket,
             local_addr,
@@ -474,6 +467,30 @@ impl Media {
             audio_out: Io::Named(config.audio_out.clone()),
             video_in: Io::Named(config.video_in.clone()),
             video_out: Io::Named(config.video_out.clone()),
+        }
+    }
+
+    /// Whether the call has video: a video input or output named or supplied.
+    pub(crate) fn video_on(&self) -> bool {
+        !matches!(self.video_in, Io::Named(VideoInput::None))
+            || !matches!(self.video_out, Io::Named(VideoOutput::None))
+    }
+
+    pub(crate) fn supply_audio(&mut self, source: Box<dyn AudioSource>, sink: Box<dyn AudioSink>) {
+        self.audio_in = Io::Supplied(source);
+        self.audio_out = Io::Supplied(sink);
+    }
+
+    pub(crate) fn supply_video(
+        &mut self,
+        source: Option<Box<dyn VideoSource>>,
+        sink: Option<Box<dyn VideoSink>>,
+    ) {
+        if let Some(source) = source {
+            self.video_in = Io::Supplied(source);
+        }
+        if let Some(sink) = sink {
+            self.video_out = Io::Supplied(sink);
         }
     }
 }

@@ -24,6 +24,8 @@ use sotto_net::{
 use sotto_signal::{Answer, LocalMedia, LocalStream, Negotiated, Offer};
 use sotto_zrtp::HelloHash;
 
+use sotto_media::{AudioSink, AudioSource, VideoSink, VideoSource};
+
 use crate::call::{Bound, Media};
 use crate::{Call, CallConfig, Error};
 
@@ -120,6 +122,26 @@ impl Call {
 }
 
 impl PreparedCall {
+    /// The call will read `source` and write `sink` instead of opening `config.audio_in` and
+    /// `config.audio_out`, exactly as [`Call::start_with_audio`] does: for applications with
+    /// an audio path of their own.
+    pub fn with_audio(mut self, source: Box<dyn AudioSource>, sink: Box<dyn AudioSink>) -> Self {
+        self.media.supply_audio(source, sink);
+        self
+    }
+
+    /// The call will read video from `source` and show it on `sink` (each if given), as
+    /// [`Call::start_with_video`] does; giving either turns video on, and the offer or answer
+    /// then carries a video stream.
+    pub fn with_video(
+        mut self,
+        source: Option<Box<dyn VideoSource>>,
+        sink: Option<Box<dyn VideoSink>>,
+    ) -> Self {
+        self.media.supply_video(source, sink);
+        self
+    }
+
     /// The local address of the call's socket.
     pub fn local_addr(&self) -> SocketAddr {
         self.bound.local_addr
@@ -178,8 +200,8 @@ impl PreparedCall {
         // The video stream's ZRTP session (Multistream) only exists once audio is secure, so
         // its m-line carries no hash; it shares the audio stream's socket and candidates.
         let video = self
-            .config
-            .video_enabled()
+            .media
+            .video_on()
             .then(|| LocalStream::new(default.port(), None));
         let ice = sotto_signal::IceCredentials::new(
             &self.credentials.ufrag,

@@ -2,15 +2,18 @@
 //! (candidates, ICE credentials, `a=zrtp-hash`); connectivity checks find the path, then ZRTP
 //! and media run on it. A tampered `a=zrtp-hash` is reported as an attack; an unreachable STUN
 //! server delays the offer by a bounded time and its reason reaches the user; a peer that is
-//! not there ends the call with no path.
+//! not there ends the call with no path; an application's own audio and video path plugs in.
 
 #[path = "support/call.rs"]
 mod support;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sotto::media::AudioInput;
+use sotto::media::video::PatternSource;
+use sotto::media::{AudioInput, AudioSink, SilenceSource, VideoFrame, VideoSink};
 use sotto::signal::{Offer, ZrtpHash};
 use sotto::{Call, CallConfig, CallEvent, EndReason, PathConfig};
 use support::{events_until_end, last_stats, loopback, sas, scratch, STATS_INTERVAL};
@@ -165,4 +168,69 @@ fn lines_that_are_not_an_answer_or_offer_are_refused_with_a_reason() {
     damaged.truncate(offer.len() - 3);
     let err = bob.answer(&damaged).expect_err("damaged");
     assert!(!err.to_string().is_empty());
+}
+
+/// Counts the samples written.
+struct CountSamples(Arc<AtomicUsize>);
+
+impl AudioSink for CountSamples {
+    fn write(&mut self, samples: &[i16]) -> Result<(), sotto::media::Error> {
+        self.0.fetch_add(samples.len(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), sotto::media::Error> {
+        Ok(())
+    }
+}
+
+/// Counts the pictures shown.
+struct CountPictures(Arc<AtomicUsize>);
+
+impl VideoSink for CountPictures {
+    fn write(&mut self, _frame: &VideoFrame) -> Result<(), sotto::media::Error> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), sotto::media::Error> {
+        Ok(())
+    }
+}
+
+#[test]
+fn supplied_audio_and_video_go_through_an_offer_and_answer() {
+    let (samples, pictures) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let source = PatternSource::new(160, 120).expect("pattern");
+    let alice = Call::prepare(config(Some(Duration::from_secs(2))), PathConfig::default())
+        .expect("alice prepares")
+        .with_video(Some(Box::new(source)), None);
+    let offer = alice.offer().expect("offer");
+    let sdp = Offer::from_line(&offer).expect("parses").to_sdp();
+    assert!(sdp.contains("m=video "), "{sdp}");
+
+    let bob = Call::prepare(config(None), PathConfig::default())
+        .expect("bob prepares")
+        .with_audio(
+            Box::new(SilenceSource),
+            Box::new(CountSamples(Arc::clone(&samples))),
+        )
+        .with_video(None, Some(Box::new(CountPictures(Arc::clone(&pictures)))));
+    let (bob_call, answer) = bob.answer(&offer).expect("bob answers");
+    let alice_call = alice.accept(&answer).expect("alice accepts");
+    let alice_events = events_until_end(&alice_call, Duration::from_secs(25));
+    let bob_events = events_until_end(&bob_call, Duration::from_secs(15));
+    assert_eq!(alice_call.wait(), EndReason::DurationReached);
+    assert_eq!(bob_call.wait(), EndReason::PeerHungUp);
+    for events in [&alice_events, &bob_events] {
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, CallEvent::VideoSecure { .. })),
+            "{events:?}"
+        );
+    }
+    // Bob's own sink played the call (48 kHz) and showed Alice's pictures (30 per second).
+    assert!(samples.load(Ordering::Relaxed) > 48_000, "{samples:?}");
+    assert!(pictures.load(Ordering::Relaxed) > 20, "{pictures:?}");
 }
