@@ -27,7 +27,8 @@ pub enum CallEvent {
         cache_mismatch: bool,
     },
     /// A call set up by offer and answer found its path to the peer (a connectivity check
-    /// went through both NATs, if any): ZRTP starts on it now.
+    /// went through both NATs, if any): ZRTP starts on it now. Comes again if the network
+    /// changes and the call moves to another path.
     Connected {
         /// Our address the path leaves from.
         local: SocketAddr,
