@@ -17,6 +17,14 @@
 // Bytes in `sotto_event.text`, its NUL included; longer text is cut at a character boundary.
 #define SOTTO_TEXT_CAPACITY 256
 
+// The longest offer or answer line there is, in bytes, without its NUL: what a peer reads at
+// most (`sotto::signal::MAX_LINE_LEN`).
+#define SOTTO_MAX_LINE_LEN 21871
+
+// Bytes in a buffer that holds any offer or answer line, its NUL included.
+// `sotto_prepared_answer` requires this much; an offer fits in it too.
+#define SOTTO_LINE_CAPACITY (SOTTO_MAX_LINE_LEN + 1)
+
 // What a function returned: `SOTTO_STATUS_OK` (0) or another non-negative outcome, or a
 // negative error whose message `sotto_last_error` holds.
 typedef enum sotto_status {
@@ -36,6 +44,12 @@ typedef enum sotto_status {
   SOTTO_STATUS_START_FAILED = -4,
   // An internal error in sotto was caught before it reached the caller; please report it.
   SOTTO_STATUS_PANIC = -5,
+  // The caller's buffer is too small for the text; nothing but an empty string was written,
+  // and `*needed` says how many bytes to pass.
+  SOTTO_STATUS_BUFFER_TOO_SMALL = -6,
+  // The prepared call was used up by a failed answer or accept; free it and prepare a
+  // new one.
+  SOTTO_STATUS_USED_UP = -7,
 } sotto_status;
 
 // What kind of event a `sotto_event` holds; the fields it fills are named on each kind.
@@ -61,6 +75,15 @@ typedef enum sotto_event_kind {
   SOTTO_EVENT_KIND_ENDED = 7,
   // An event this version of the C interface does not describe; skip it.
   SOTTO_EVENT_KIND_OTHER = 8,
+  // A call set up by offer and answer found its path to the peer (through both NATs, if
+  // any) and starts ZRTP on it: `text` (the peer's address as this end reaches it, its
+  // NAT's when it is behind one). Comes again when the call moves to another path.
+  SOTTO_EVENT_KIND_CONNECTED = 9,
+  // A ZRTP Hello came that does not match the `a=zrtp-hash` of the peer's offer or
+  // answer: someone between the two ends may be trying to intercept the call. The Hello
+  // was refused; the call goes on only if the real peer's Hello follows. `text` (where it
+  // came from).
+  SOTTO_EVENT_KIND_HELLO_HASH_MISMATCH = 10,
 } sotto_event_kind;
 
 // Why a call ended.
@@ -80,6 +103,9 @@ typedef enum sotto_end_reason {
   // Something on this side failed (the socket, the audio input or output), or an end this
   // version of the C interface does not describe.
   SOTTO_END_REASON_FAILED = 6,
+  // A call set up by offer and answer found no network path to the peer, or lost it (the
+  // peer stopped answering consent checks); a relay may be needed.
+  SOTTO_END_REASON_NO_PATH = 7,
 } sotto_end_reason;
 
 // A running call, from `sotto_call_start`; opaque to C.
@@ -87,6 +113,9 @@ typedef struct sotto_call sotto_call;
 
 // The settings of one call, from `sotto_config_new`; opaque to C.
 typedef struct sotto_config sotto_config;
+
+// A call being set up by offer and answer, from `sotto_call_prepare`; opaque to C.
+typedef struct sotto_prepared sotto_prepared;
 
 // One event of a call, filled by `sotto_call_next_event`. Which fields mean something
 // depends on `kind`; the others are 0 (or empty strings). Every text field is NUL-terminated.
@@ -103,8 +132,8 @@ typedef struct sotto_event {
   int initiator;
   // `SECURE`, `VIDEO_SECURE`: the agreed algorithms, e.g. `"X255 S256 AES1 HS32 B32"`.
   char algorithms[SOTTO_ALGORITHMS_CAPACITY];
-  // `SAS`: its rendering; `SECURE`: the peer's address; `VIDEO_UNAVAILABLE`: why;
-  // `ENDED`: why, for people.
+  // `SAS`: its rendering; `SECURE`, `CONNECTED`: the peer's address; `VIDEO_UNAVAILABLE`:
+  // why; `ENDED`: why, for people; `HELLO_HASH_MISMATCH`: where the Hello came from.
   char text[SOTTO_TEXT_CAPACITY];
   // `ENDED`: why the call ended.
   enum sotto_end_reason end_reason;
@@ -253,6 +282,118 @@ int sotto_end_reason_ended_well(int reason);
 // string if nothing failed yet. Never NULL. The pointer is valid until the next `sotto_*`
 // call on this thread; copy the text to keep it.
 const char *sotto_last_error(void);
+
+// Prepares a call set up by offer and answer (`sotto_prepared_offer` and then
+// `sotto_prepared_accept` on one side, `sotto_prepared_answer` on the other): binds the
+// config's address, opens its ZID cache and gathers the addresses the peer may reach this
+// end at. `stun_servers` is NULL (host addresses only, enough on one network) or a
+// comma-separated list of `IP:PORT` of STUN servers, which tell the address a NAT shows the
+// internet. Waits for them up to 3 s; one that does not answer is no error, see
+// `sotto_prepared_stun_failure`. The config's peer address is not used: the offer and the
+// answer find the path; a call that finds none within 10 s ends with `SOTTO_END_REASON_NO_PATH`.
+//
+// Takes `config` over, like `sotto_call_start` (freed here whether this succeeds or not: do
+// not use or free it afterwards). Returns NULL on failure (`sotto_last_error` says why: an
+// unreadable STUN list, the port in use, the cache unreadable, ...). Free the result with
+// `sotto_prepared_free` unless an answer or accept takes it over.
+//
+// # Safety
+// `config` is NULL or a live `sotto_config`, not used again afterwards; `stun_servers` is
+// NULL or NUL-terminated.
+struct sotto_prepared *sotto_call_prepare(struct sotto_config *config, const char *stun_servers);
+
+// The local UDP port of the prepared call's socket (the one picked when asked for port 0).
+// 0 for a NULL or used-up prepared call.
+//
+// # Safety
+// `prepared` is NULL or a live `sotto_prepared`.
+uint16_t sotto_prepared_local_port(const struct sotto_prepared *prepared);
+
+// Writes the offer, one line of text (ASCII, starting `sotto1:offer:`) for the application
+// to carry to the peer, and a NUL into `buf`, which holds `len` bytes. `*needed` (unless
+// `needed` is NULL) gets the bytes the line needs with its NUL, whether it fits or not; a
+// buffer of `SOTTO_LINE_CAPACITY` bytes always suffices. The same prepared call writes the
+// same offer every time.
+//
+// Returns `SOTTO_STATUS_OK`, `SOTTO_STATUS_BUFFER_TOO_SMALL` (nothing but an empty string
+// was written; ask again with `*needed` bytes; `buf` NULL with `len` 0 asks only for the
+// size), `SOTTO_STATUS_USED_UP`, or another negative error.
+//
+// # Safety
+// `prepared` is NULL or a live `sotto_prepared`; `buf` is NULL or points to `len` writable
+// bytes; `needed` is NULL or points to a writable `size_t`.
+enum sotto_status sotto_prepared_offer(const struct sotto_prepared *prepared,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *needed);
+
+// How many STUN servers gave no address (each is reported by
+// `sotto_prepared_stun_failure`). 0 for a NULL or used-up prepared call.
+//
+// # Safety
+// `prepared` is NULL or a live `sotto_prepared`.
+size_t sotto_prepared_stun_failure_count(const struct sotto_prepared *prepared);
+
+// Writes why STUN server number `index` (from 0, below
+// `sotto_prepared_stun_failure_count`) gave no address, for the user (lower case, naming the
+// server and what to check), and a NUL into `buf`, which holds `len` bytes; `*needed` as for
+// `sotto_prepared_offer`, with the same return values, and `SOTTO_STATUS_INVALID_ARGUMENT`
+// for an index out of range.
+//
+// # Safety
+// As `sotto_prepared_offer`.
+enum sotto_status sotto_prepared_stun_failure(const struct sotto_prepared *prepared,
+                                              size_t index,
+                                              char *buf,
+                                              size_t len,
+                                              size_t *needed);
+
+// Answers the peer's offer line `offer` (white space in it, such as a chat's line wrap, is
+// ignored): starts the call, which first finds a path to the peer and then runs ZRTP on it,
+// and writes the answer line (starting `sotto1:answer:`) for the application to carry back,
+// and a NUL, into `answer_buf`, which holds `len` bytes.
+//
+// The answer's length is known only once the call has started, so `len` must be at least
+// `SOTTO_LINE_CAPACITY` (checked first: a smaller buffer fails with nothing started and the
+// prepared call still usable). `*needed` (unless `needed` is NULL) gets the bytes the answer
+// needed with its NUL on success, and `SOTTO_LINE_CAPACITY` when the buffer was too small.
+//
+// Returns the call, having taken `prepared` over (freed: do not use or free it afterwards).
+// Returns NULL on failure (`sotto_last_error` says why), `prepared` remaining the caller's:
+// still usable after a NULL or non-UTF-8 argument, a small buffer or a line that is not an
+// offer (damaged, cut off, an answer), used up after a later failure (an offer this end
+// cannot answer, a call that cannot start); free it with `sotto_prepared_free` either way.
+//
+// # Safety
+// `prepared` is NULL or a live `sotto_prepared` that no other thread uses meanwhile; `offer`
+// is NULL or NUL-terminated; `answer_buf` is NULL or points to `len` writable bytes;
+// `needed` is NULL or points to a writable `size_t`.
+struct sotto_call *sotto_prepared_answer(struct sotto_prepared *prepared,
+                                         const char *offer,
+                                         char *answer_buf,
+                                         size_t len,
+                                         size_t *needed);
+
+// Takes the peer's answer line `answer` to this end's offer (white space in it is ignored)
+// and starts the call: it first finds a path to the peer, then runs ZRTP on it.
+//
+// Returns the call, having taken `prepared` over (freed: do not use or free it afterwards).
+// Returns NULL on failure (`sotto_last_error` says why), `prepared` remaining the caller's:
+// still usable after a NULL or non-UTF-8 argument or a line that is not an answer, used up
+// after a later failure (an answer that does not fit the offer, a call that cannot start);
+// free it with `sotto_prepared_free` either way.
+//
+// # Safety
+// `prepared` is NULL or a live `sotto_prepared` that no other thread uses meanwhile;
+// `answer` is NULL or NUL-terminated.
+struct sotto_call *sotto_prepared_accept(struct sotto_prepared *prepared, const char *answer);
+
+// Frees a prepared call that no answer or accept took over (closing its socket), used up or
+// not. NULL is ignored.
+//
+// # Safety
+// `prepared` is NULL or a live `sotto_prepared`, not used again afterwards.
+void sotto_prepared_free(struct sotto_prepared *prepared);
 
 #ifdef __cplusplus
 }  // extern "C"

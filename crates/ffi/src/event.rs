@@ -36,6 +36,15 @@ pub enum SottoEventKind {
     Ended = 7,
     /// An event this version of the C interface does not describe; skip it.
     Other = 8,
+    /// A call set up by offer and answer found its path to the peer (through both NATs, if
+    /// any) and starts ZRTP on it: `text` (the peer's address as this end reaches it, its
+    /// NAT's when it is behind one). Comes again when the call moves to another path.
+    Connected = 9,
+    /// A ZRTP Hello came that does not match the `a=zrtp-hash` of the peer's offer or
+    /// answer: someone between the two ends may be trying to intercept the call. The Hello
+    /// was refused; the call goes on only if the real peer's Hello follows. `text` (where it
+    /// came from).
+    HelloHashMismatch = 10,
 }
 
 /// Why a call ended.
@@ -57,6 +66,9 @@ pub enum SottoEndReason {
     /// Something on this side failed (the socket, the audio input or output), or an end this
     /// version of the C interface does not describe.
     Failed = 6,
+    /// A call set up by offer and answer found no network path to the peer, or lost it (the
+    /// peer stopped answering consent checks); a relay may be needed.
+    NoPath = 7,
 }
 
 impl From<&EndReason> for SottoEndReason {
@@ -67,6 +79,7 @@ impl From<&EndReason> for SottoEndReason {
             EndReason::PeerHungUp => SottoEndReason::PeerHungUp,
             EndReason::PeerGone => SottoEndReason::PeerGone,
             EndReason::HandshakeFailed(_) => SottoEndReason::HandshakeFailed,
+            EndReason::NoPath(_) => SottoEndReason::NoPath,
             _ => SottoEndReason::Failed,
         }
     }
@@ -89,8 +102,8 @@ pub struct SottoEvent {
     pub initiator: c_int,
     /// `SECURE`, `VIDEO_SECURE`: the agreed algorithms, e.g. `"X255 S256 AES1 HS32 B32"`.
     pub algorithms: [c_char; SOTTO_ALGORITHMS_CAPACITY],
-    /// `SAS`: its rendering; `SECURE`: the peer's address; `VIDEO_UNAVAILABLE`: why;
-    /// `ENDED`: why, for people.
+    /// `SAS`: its rendering; `SECURE`, `CONNECTED`: the peer's address; `VIDEO_UNAVAILABLE`:
+    /// why; `ENDED`: why, for people; `HELLO_HASH_MISMATCH`: where the Hello came from.
     pub text: [c_char; SOTTO_TEXT_CAPACITY],
     /// `ENDED`: why the call ended.
     pub end_reason: SottoEndReason,
@@ -183,6 +196,17 @@ impl SottoEvent {
                 out
             }
             CallEvent::VideoInputEnded => Self::empty(SottoEventKind::VideoInputEnded),
+            // The local end is the call's own socket (`sotto_call_local_port`).
+            CallEvent::Connected { remote, .. } => {
+                let mut out = Self::empty(SottoEventKind::Connected);
+                copy_text(&mut out.text, &remote.to_string());
+                out
+            }
+            CallEvent::HelloHashMismatch { from } => {
+                let mut out = Self::empty(SottoEventKind::HelloHashMismatch);
+                copy_text(&mut out.text, &from.to_string());
+                out
+            }
             CallEvent::Stats(stats) => {
                 let mut out = Self::empty(SottoEventKind::Stats);
                 out.elapsed_ms = u64::try_from(stats.elapsed.as_millis()).unwrap_or(u64::MAX);

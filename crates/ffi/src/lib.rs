@@ -18,6 +18,24 @@
 //! int reason = sotto_call_wait_and_free(call);
 //! ```
 //!
+//! Peers that know nothing of each other's addresses (behind NATs, say) set the call up with
+//! an offer and an answer, lines of text that the application carries over its own channel:
+//!
+//! ```c
+//! static char offer[SOTTO_LINE_CAPACITY], answer[SOTTO_LINE_CAPACITY];
+//! /* the caller */
+//! sotto_prepared *prepared = sotto_call_prepare(config, "192.0.2.1:3478"); /* consumes config */
+//! sotto_prepared_offer(prepared, offer, sizeof offer, NULL);   /* send it to the peer */
+//! /* the peer, with its own config, once the offer came */
+//! sotto_prepared *theirs = sotto_call_prepare(their_config, NULL);
+//! sotto_call *their_call = sotto_prepared_answer(theirs, offer, answer, sizeof answer, NULL);
+//! /* the caller, once the answer came back */
+//! sotto_call *call = sotto_prepared_accept(prepared, answer);
+//! ```
+//! Answer and accept take the prepared call over when they return a call; on NULL it is still
+//! the caller's to free (`sotto_prepared_free`) or retry. `examples/c/messenger.c` is the
+//! whole program.
+//!
 //! Rules every function keeps: no Rust panic crosses into C (it becomes
 //! [`SottoStatus::Panic`]); a NULL pointer or a string that is not UTF-8 is an error code, not
 //! undefined behaviour; after any failure [`sotto_last_error`] says what went wrong and what to
@@ -26,6 +44,7 @@
 #![deny(missing_docs)]
 
 mod event;
+mod prepared;
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
@@ -40,6 +59,11 @@ use sotto::{Call, CallConfig};
 pub use event::{
     SottoEndReason, SottoEvent, SottoEventKind, SOTTO_ALGORITHMS_CAPACITY, SOTTO_SAS_CAPACITY,
     SOTTO_TEXT_CAPACITY,
+};
+pub use prepared::{
+    sotto_call_prepare, sotto_prepared_accept, sotto_prepared_answer, sotto_prepared_free,
+    sotto_prepared_local_port, sotto_prepared_offer, sotto_prepared_stun_failure,
+    sotto_prepared_stun_failure_count, SottoPrepared, SOTTO_LINE_CAPACITY, SOTTO_MAX_LINE_LEN,
 };
 
 /// What a function returned: `SOTTO_STATUS_OK` (0) or another non-negative outcome, or a
@@ -63,6 +87,12 @@ pub enum SottoStatus {
     StartFailed = -4,
     /// An internal error in sotto was caught before it reached the caller; please report it.
     Panic = -5,
+    /// The caller's buffer is too small for the text; nothing but an empty string was written,
+    /// and `*needed` says how many bytes to pass.
+    BufferTooSmall = -6,
+    /// The prepared call was used up by a failed answer or accept; free it and prepare a
+    /// new one.
+    UsedUp = -7,
 }
 
 /// The settings of one call, from `sotto_config_new`; opaque to C.
@@ -111,6 +141,12 @@ impl FfiReturn for SottoStatus {
 impl FfiReturn for c_int {
     fn failed(status: SottoStatus) -> Self {
         status as c_int
+    }
+}
+
+impl FfiReturn for usize {
+    fn failed(_: SottoStatus) -> Self {
+        0
     }
 }
 
@@ -203,6 +239,21 @@ unsafe fn handle<'a, T>(ptr: *const T, name: &str) -> Result<&'a T, Failure> {
             format!("{name} is NULL; pass the handle this library returned"),
         )
     })
+}
+
+/// Takes over a configuration handle the caller gives up (it is freed with the returned box).
+///
+/// # Safety
+/// `config` is NULL or a live `sotto_config` that the caller does not use again.
+unsafe fn take_config(config: *mut SottoConfig) -> Result<Box<SottoConfig>, Failure> {
+    if config.is_null() {
+        return Err(Failure::new(
+            SottoStatus::NullPointer,
+            "config is NULL; create one with sotto_config_new",
+        ));
+    }
+    // SAFETY: a live handle from Box::into_raw in sotto_config_new, given up by the caller.
+    Ok(unsafe { Box::from_raw(config) })
 }
 
 /// Borrows a handle mutably.
@@ -412,14 +463,8 @@ pub unsafe extern "C" fn sotto_config_free(config: *mut SottoConfig) {
 #[no_mangle]
 pub unsafe extern "C" fn sotto_call_start(config: *mut SottoConfig) -> *mut SottoCall {
     guard(|| {
-        if config.is_null() {
-            return Err(Failure::new(
-                SottoStatus::NullPointer,
-                "config is NULL; create one with sotto_config_new",
-            ));
-        }
-        // SAFETY: a live handle from Box::into_raw in sotto_config_new, given up by the caller.
-        let config = unsafe { Box::from_raw(config) };
+        // SAFETY: the caller gives up a live config or passes NULL.
+        let config = unsafe { take_config(config)? };
         let call = Call::start(config.inner)
             .map_err(|e| Failure::new(SottoStatus::StartFailed, e.to_string()))?;
         Ok(Box::into_raw(Box::new(SottoCall { inner: call })))

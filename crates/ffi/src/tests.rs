@@ -5,6 +5,7 @@ use std::ptr;
 
 use super::*;
 use crate::event::copy_text;
+use crate::prepared::parse_stun_servers;
 use sotto::media::{AudioInput, AudioOutput};
 use sotto::EndReason;
 
@@ -269,4 +270,418 @@ fn a_panic_becomes_an_error_code_and_a_message() {
     let null: *mut SottoCall = guard(|| panic!("{}", String::from("owned")));
     assert!(null.is_null());
     assert!(last_error().contains("(owned)"), "{}", last_error());
+}
+
+/// A directory of a test's own for its ZID caches, removed when the test ends.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("sotto-ffi-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Scratch(dir)
+    }
+
+    fn cache(&self, name: &str) -> CString {
+        let path = self.0.join(format!("{name}.sqlite"));
+        CString::new(path.to_str().expect("utf-8 temp dir")).expect("no NUL")
+    }
+
+    /// Prepares a call on loopback through the ABI.
+    fn prepare(&self, name: &str, stun_servers: Option<&CStr>) -> *mut SottoPrepared {
+        let config = new_config(c"127.0.0.1:0", None, &self.cache(name));
+        assert!(!config.is_null(), "{}", last_error());
+        // SAFETY: a live config, consumed here; a NUL-terminated list or NULL.
+        let prepared =
+            unsafe { sotto_call_prepare(config, stun_servers.map_or(ptr::null(), CStr::as_ptr)) };
+        assert!(!prepared.is_null(), "{}", last_error());
+        prepared
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The offer of a live prepared call.
+fn offer_of(prepared: *const SottoPrepared) -> CString {
+    let mut buf = vec![0 as c_char; SOTTO_LINE_CAPACITY];
+    // SAFETY: a live prepared call and a buffer of the length passed.
+    let status =
+        unsafe { sotto_prepared_offer(prepared, buf.as_mut_ptr(), buf.len(), ptr::null_mut()) };
+    assert_eq!(status, SottoStatus::Ok, "{}", last_error());
+    CString::new(text_of(&buf)).expect("no NUL")
+}
+
+#[test]
+fn prepare_refuses_bad_arguments_with_messages() {
+    let scratch = Scratch::new("prepare-refused");
+    // SAFETY: NULL, which must be refused without touching memory.
+    assert!(unsafe { sotto_call_prepare(ptr::null_mut(), ptr::null()) }.is_null());
+    assert!(last_error().contains("config is NULL"), "{}", last_error());
+    for (stun, expect) in [
+        (c"192.0.2.1:\xff", "stun_servers is not valid UTF-8"),
+        (
+            c"192.0.2.1:3478,stun.example.org:3478",
+            "'stun.example.org:3478' is not an address",
+        ),
+        (c"0.0.0.0:3478", "'0.0.0.0:3478' needs a host and a port"),
+        (c"192.0.2.1:0", "needs a host and a port"),
+    ] {
+        let config = new_config(c"127.0.0.1:0", None, &scratch.cache("refused"));
+        assert!(!config.is_null(), "{}", last_error());
+        // SAFETY: a live config, taken over (and freed) even though this fails.
+        assert!(unsafe { sotto_call_prepare(config, stun.as_ptr()) }.is_null());
+        assert!(last_error().contains(expect), "{}", last_error());
+    }
+    assert_eq!(
+        parse_stun_servers(" 192.0.2.1:3478 , [2001:db8::1]:3478,").ok(),
+        Some(vec![
+            "192.0.2.1:3478".parse().expect("address"),
+            "[2001:db8::1]:3478".parse().expect("address"),
+        ])
+    );
+}
+
+#[test]
+fn prepared_entry_points_refuse_null() {
+    let mut buf = [0 as c_char; 16];
+    let mut needed = 0usize;
+    // SAFETY: every handle is NULL, which each function must refuse without touching memory.
+    unsafe {
+        assert_eq!(
+            sotto_prepared_offer(ptr::null(), buf.as_mut_ptr(), buf.len(), &mut needed),
+            SottoStatus::NullPointer
+        );
+        assert!(
+            last_error().contains("prepared is NULL"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(sotto_prepared_local_port(ptr::null()), 0);
+        assert_eq!(sotto_prepared_stun_failure_count(ptr::null()), 0);
+        assert_eq!(
+            sotto_prepared_stun_failure(ptr::null(), 0, buf.as_mut_ptr(), buf.len(), &mut needed),
+            SottoStatus::NullPointer
+        );
+        assert!(sotto_prepared_answer(
+            ptr::null_mut(),
+            c"sotto1:offer:x".as_ptr(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut needed
+        )
+        .is_null());
+        assert!(
+            last_error().contains("prepared is NULL"),
+            "{}",
+            last_error()
+        );
+        assert!(sotto_prepared_accept(ptr::null_mut(), c"sotto1:answer:x".as_ptr()).is_null());
+        assert!(
+            last_error().contains("prepared is NULL"),
+            "{}",
+            last_error()
+        );
+        sotto_prepared_free(ptr::null_mut());
+    }
+}
+
+#[test]
+fn an_offer_is_written_only_into_a_buffer_that_holds_it() {
+    let scratch = Scratch::new("offer-buffers");
+    let prepared = scratch.prepare("offer-buffers", None);
+    let mut needed = 0usize;
+    // SAFETY: a live prepared call, buffers of the lengths passed, freed once.
+    unsafe {
+        assert_ne!(sotto_prepared_local_port(prepared), 0);
+        // Asking for the size only.
+        assert_eq!(
+            sotto_prepared_offer(prepared, ptr::null_mut(), 0, &mut needed),
+            SottoStatus::BufferTooSmall
+        );
+        assert!(needed > 100 && needed <= SOTTO_LINE_CAPACITY, "{needed}");
+        assert!(
+            last_error().contains(&format!("needs {needed} bytes")),
+            "{}",
+            last_error()
+        );
+        assert_eq!(
+            sotto_prepared_offer(prepared, ptr::null_mut(), 8, &mut needed),
+            SottoStatus::NullPointer
+        );
+        // One byte short: nothing but an empty string, never half a line.
+        let mut buf = vec![0x55 as c_char; needed];
+        assert_eq!(
+            sotto_prepared_offer(prepared, buf.as_mut_ptr(), needed - 1, ptr::null_mut()),
+            SottoStatus::BufferTooSmall
+        );
+        assert_eq!(buf[0], 0);
+        assert_eq!(buf[1], 0x55);
+        assert_eq!(
+            sotto_prepared_offer(prepared, buf.as_mut_ptr(), needed, &mut needed),
+            SottoStatus::Ok
+        );
+        let offer = text_of(&buf);
+        assert_eq!(offer.len() + 1, needed);
+        assert!(offer.starts_with("sotto1:offer:"), "{offer}");
+        assert_eq!(offer_of(prepared).to_str().expect("ascii"), offer, "stable");
+        assert_eq!(sotto_prepared_stun_failure_count(prepared), 0);
+        assert_eq!(
+            sotto_prepared_stun_failure(prepared, 0, buf.as_mut_ptr(), buf.len(), &mut needed),
+            SottoStatus::InvalidArgument
+        );
+        assert!(
+            last_error().contains("no stun failure 0"),
+            "{}",
+            last_error()
+        );
+        sotto_prepared_free(prepared);
+    }
+}
+
+#[test]
+fn bad_input_to_answer_and_accept_keeps_the_prepared_calls_for_a_retry() {
+    let scratch = Scratch::new("retry");
+    let alice = scratch.prepare("retry-alice", None);
+    let bob = scratch.prepare("retry-bob", None);
+    let offer = offer_of(alice);
+    let mut answer = vec![0 as c_char; SOTTO_LINE_CAPACITY];
+    let mut needed = 0usize;
+    // SAFETY: live prepared calls, kept by every failure and taken over by the successes;
+    // buffers of the lengths passed.
+    unsafe {
+        let answer_with = |offer: &CStr, buf: &mut [c_char], needed: &mut usize| {
+            sotto_prepared_answer(bob, offer.as_ptr(), buf.as_mut_ptr(), buf.len(), needed)
+        };
+        assert!(answer_with(c"sotto1:offer:\xff", &mut answer, &mut needed).is_null());
+        assert!(
+            last_error().contains("offer is not valid UTF-8"),
+            "{}",
+            last_error()
+        );
+        assert!(answer_with(c"hello bob", &mut answer, &mut needed).is_null());
+        assert!(
+            last_error().contains("the offer cannot be read"),
+            "{}",
+            last_error()
+        );
+        assert!(last_error().contains("sotto1:"), "{}", last_error());
+        // A line cut off by a chat is caught by its checksum.
+        let cut = CString::new(&offer.as_bytes()[..offer.as_bytes().len() - 40]).expect("cstr");
+        assert!(answer_with(&cut, &mut answer, &mut needed).is_null());
+        assert!(last_error().contains("cut off"), "{}", last_error());
+        assert!(sotto_prepared_answer(
+            bob,
+            offer.as_ptr(),
+            ptr::null_mut(),
+            SOTTO_LINE_CAPACITY,
+            &mut needed
+        )
+        .is_null());
+        assert!(
+            last_error().contains("answer_buf is NULL"),
+            "{}",
+            last_error()
+        );
+        // A buffer that might be too small for the answer is refused before anything starts.
+        let mut small = vec![0 as c_char; SOTTO_LINE_CAPACITY - 1];
+        assert!(answer_with(&offer, &mut small, &mut needed).is_null());
+        assert_eq!(needed, SOTTO_LINE_CAPACITY);
+        assert!(
+            last_error().contains("nothing was started"),
+            "{}",
+            last_error()
+        );
+
+        // Bob's prepared call survived all of that: it answers now and is taken over.
+        let bob_call = answer_with(&offer, &mut answer, &mut needed);
+        assert!(!bob_call.is_null(), "{}", last_error());
+        let answer = text_of(&answer);
+        assert_eq!(answer.len() + 1, needed);
+        assert!(answer.starts_with("sotto1:answer:"), "{answer}");
+
+        // Alice refuses an offer as an answer, then takes the real one.
+        assert!(sotto_prepared_accept(alice, offer.as_ptr()).is_null());
+        assert!(
+            last_error().contains("answer cannot be read"),
+            "{}",
+            last_error()
+        );
+        assert!(sotto_prepared_accept(alice, c"\xfe".as_ptr()).is_null());
+        assert!(
+            last_error().contains("answer is not valid UTF-8"),
+            "{}",
+            last_error()
+        );
+        assert!(sotto_prepared_accept(alice, ptr::null()).is_null());
+        assert!(last_error().contains("answer is NULL"), "{}", last_error());
+        let answer = CString::new(answer).expect("no NUL");
+        let alice_call = sotto_prepared_accept(alice, answer.as_ptr());
+        assert!(!alice_call.is_null(), "{}", last_error());
+
+        // The path is found and reported through the C event, both ends named.
+        let (alice_port, bob_port) = (
+            sotto_call_local_port(alice_call),
+            sotto_call_local_port(bob_call),
+        );
+        let connected = next_event_of_kind(alice_call, SottoEventKind::Connected);
+        assert_eq!(text_of(&connected.text), format!("127.0.0.1:{bob_port}"));
+        let connected = next_event_of_kind(bob_call, SottoEventKind::Connected);
+        assert_eq!(text_of(&connected.text), format!("127.0.0.1:{alice_port}"));
+        for call in [alice_call, bob_call] {
+            assert_eq!(sotto_call_hang_up(call), SottoStatus::Ok);
+            assert_eq!(
+                sotto_call_wait_and_free(call),
+                SottoEndReason::HungUp as c_int
+            );
+        }
+    }
+}
+
+/// Events of `call` until one of `kind` (within 10 s).
+///
+/// # Safety
+/// `call` is a live call.
+unsafe fn next_event_of_kind(call: *const SottoCall, kind: SottoEventKind) -> SottoEvent {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut event = SottoEvent::empty(SottoEventKind::None);
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline {
+        // SAFETY: a live call (the caller's promise) and an event to fill.
+        match unsafe { sotto_call_next_event(call, 100, &mut event) } {
+            SottoStatus::Ok if event.kind == kind => return event,
+            SottoStatus::Ok => seen.push(event.kind),
+            SottoStatus::NoEvent => {}
+            other => panic!("{other:?}: {}", last_error()),
+        }
+    }
+    panic!("no {kind:?} event within 10 s; saw {seen:?}");
+}
+
+#[test]
+fn a_failure_after_the_engine_took_the_prepared_call_uses_it_up() {
+    let scratch = Scratch::new("used-up");
+    let alice = scratch.prepare("used-up-alice", None);
+    let bob = scratch.prepare("used-up-bob", None);
+    // A readable offer without ICE credentials: no path could ever be checked with it.
+    let mut offer = sotto::signal::Offer::from_line(offer_of(alice).to_str().expect("ascii"))
+        .expect("the offer reads");
+    offer.0.ice = None;
+    for media in &mut offer.0.media {
+        media.ice = None;
+    }
+    let offer = CString::new(offer.to_line()).expect("no NUL");
+    let mut answer = vec![0 as c_char; SOTTO_LINE_CAPACITY];
+    let mut needed = 0usize;
+    // SAFETY: live prepared calls, each freed once; buffers of the lengths passed.
+    unsafe {
+        let call = sotto_prepared_answer(
+            bob,
+            offer.as_ptr(),
+            answer.as_mut_ptr(),
+            answer.len(),
+            &mut needed,
+        );
+        assert!(call.is_null());
+        assert!(last_error().contains("ice-ufrag"), "{}", last_error());
+        assert!(last_error().contains("used up"), "{}", last_error());
+        // Still Bob's to free; everything else on it says it is used up.
+        assert_eq!(
+            sotto_prepared_offer(bob, answer.as_mut_ptr(), answer.len(), &mut needed),
+            SottoStatus::UsedUp
+        );
+        assert!(
+            last_error().contains("sotto_prepared_free"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(sotto_prepared_local_port(bob), 0);
+        let real = offer_of(alice);
+        assert!(sotto_prepared_answer(
+            bob,
+            real.as_ptr(),
+            answer.as_mut_ptr(),
+            answer.len(),
+            &mut needed
+        )
+        .is_null());
+        assert!(last_error().contains("used up"), "{}", last_error());
+        sotto_prepared_free(bob);
+        sotto_prepared_free(alice);
+    }
+}
+
+#[test]
+fn an_unanswered_stun_server_is_reported_with_its_reason() {
+    let scratch = Scratch::new("stun");
+    // A closed port: the server never answers, so gathering waits out its 3 s.
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let server = closed.local_addr().expect("addr");
+    drop(closed);
+    let list = CString::new(format!("{server}")).expect("cstr");
+    let prepared = scratch.prepare("stun", Some(&list));
+    let mut buf = [0 as c_char; 512];
+    let mut needed = 0usize;
+    // SAFETY: a live prepared call and a buffer of the length passed, freed once.
+    unsafe {
+        assert_eq!(sotto_prepared_stun_failure_count(prepared), 1);
+        assert_eq!(
+            sotto_prepared_stun_failure(prepared, 0, buf.as_mut_ptr(), 4, &mut needed),
+            SottoStatus::BufferTooSmall
+        );
+        assert_eq!(buf[0], 0);
+        assert_eq!(
+            sotto_prepared_stun_failure(prepared, 0, buf.as_mut_ptr(), buf.len(), &mut needed),
+            SottoStatus::Ok,
+            "{}",
+            last_error()
+        );
+        let reason = text_of(&buf);
+        assert_eq!(reason.len() + 1, needed);
+        assert!(reason.contains(&server.to_string()), "{reason}");
+        assert!(reason.contains("did not answer"), "{reason}");
+        assert_eq!(
+            sotto_prepared_stun_failure(prepared, 1, buf.as_mut_ptr(), buf.len(), &mut needed),
+            SottoStatus::InvalidArgument
+        );
+        assert!(last_error().contains("there are 1"), "{}", last_error());
+        // The call still has its host address to offer.
+        assert!(offer_of(prepared)
+            .to_str()
+            .expect("ascii")
+            .starts_with("sotto1:offer:"));
+        sotto_prepared_free(prepared);
+    }
+}
+
+#[test]
+fn path_events_and_the_no_path_end_reach_c() {
+    let local: std::net::SocketAddr = "192.0.2.1:4000".parse().expect("address");
+    let remote: std::net::SocketAddr = "[2001:db8::7]:5004".parse().expect("address");
+    let event = SottoEvent::from_event(&sotto::CallEvent::Connected { local, remote });
+    assert_eq!(event.kind, SottoEventKind::Connected);
+    assert_eq!(text_of(&event.algorithms), "");
+    assert_eq!(text_of(&event.text), "[2001:db8::7]:5004");
+    let event = SottoEvent::from_event(&sotto::CallEvent::HelloHashMismatch { from: remote });
+    assert_eq!(event.kind, SottoEventKind::HelloHashMismatch);
+    assert_eq!(text_of(&event.text), "[2001:db8::7]:5004");
+    let event = SottoEvent::from_event(&sotto::CallEvent::Ended(EndReason::NoPath(
+        "nobody answered".into(),
+    )));
+    assert_eq!(event.end_reason, SottoEndReason::NoPath);
+    assert_eq!(text_of(&event.text), "no path to the peer: nobody answered");
+    assert_eq!(
+        sotto_end_reason_ended_well(SottoEndReason::NoPath as c_int),
+        0
+    );
+    // The values C programs built against earlier headers know keep their numbers.
+    assert_eq!(SottoEventKind::Other as c_int, 8);
+    assert_eq!(SottoEventKind::Connected as c_int, 9);
+    assert_eq!(SottoEventKind::HelloHashMismatch as c_int, 10);
+    assert_eq!(SottoEndReason::Failed as c_int, 6);
+    assert_eq!(SottoEndReason::NoPath as c_int, 7);
+    assert_eq!(SottoStatus::Panic as c_int, -5);
 }
