@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
-use sotto::{Call, CallConfig, CallEvent, CallStats, VideoStats};
-use sotto_media::video::{NullVideoSink, VideoInput, VideoOutput, VideoSink};
+use sotto::{Call, CallConfig, CallEvent, CallStats, PathConfig, PreparedCall, VideoStats};
+use sotto_media::video::{NullVideoSink, VideoInput, VideoOutput};
 use sotto_media::{AudioInput, AudioOutput};
 use sotto_zrtp::{Algorithms, Role};
 
@@ -126,6 +126,20 @@ pub(crate) fn drive_pair<L: EventLog>(
     Ok(hung_up)
 }
 
+/// Bob's side. With video on he decodes alice's pictures (for his receive figures) and keeps
+/// them only if asked to.
+fn prepare_bob(mut config: CallConfig, args: &DemoArgs) -> anyhow::Result<PreparedCall> {
+    if !args.no_video {
+        config.video_out = args.video_out.clone();
+        config.video_fps = VIDEO_FPS;
+    }
+    let bob = Call::prepare(config, PathConfig::default()).map_err(|e| anyhow!("{e}"))?;
+    Ok(match (&args.video_out, args.no_video) {
+        (VideoOutput::None, false) => bob.with_video(None, Some(Box::new(NullVideoSink))),
+        _ => bob,
+    })
+}
+
 fn run_in(args: &DemoArgs, input: AudioInput, dir: &Path) -> anyhow::Result<ExitCode> {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut alice_config = CallConfig::new(loopback, None, dir.join("alice.sqlite"));
@@ -140,32 +154,26 @@ fn run_in(args: &DemoArgs, input: AudioInput, dir: &Path) -> anyhow::Result<Exit
         alice_config.video_fps = VIDEO_FPS;
         alice_config.video_bitrate_bps = VIDEO_BITRATE_BPS;
     }
-    let alice = Call::start(alice_config).map_err(|e| anyhow!("{e}"))?;
+    // The two find each other as two people would: an offer and an answer carried between
+    // them (here handed over directly), then connectivity checks and ZRTP on the path found.
+    let alice = Call::prepare(alice_config, PathConfig::default()).map_err(|e| anyhow!("{e}"))?;
+    let offer = alice.offer().map_err(|e| anyhow!("{e}"))?;
 
-    let mut bob_config =
-        CallConfig::new(loopback, Some(alice.local_addr()), dir.join("bob.sqlite"));
+    let mut bob_config = CallConfig::new(loopback, None, dir.join("bob.sqlite"));
     bob_config.audio_in = AudioInput::Tone;
     bob_config.audio_out = args.audio_out.clone();
     bob_config.ptime_ms = args.ptime;
     bob_config.duration = Some(args.duration);
-    let bob = if args.no_video {
-        Call::start(bob_config)
-    } else {
-        bob_config.video_out = args.video_out.clone();
-        bob_config.video_fps = VIDEO_FPS;
-        // Nobody asked to see bob's pictures: he still decodes them, for his receive figures.
-        let discard: Option<Box<dyn VideoSink>> = match &args.video_out {
-            VideoOutput::None => Some(Box::new(NullVideoSink)),
-            VideoOutput::File(_) => None,
-        };
-        Call::start_with_video(bob_config, None, discard)
-    }
-    .map_err(|e| anyhow!("{e}"))?;
+    let bob = prepare_bob(bob_config, args)?;
+    let (alice_port, bob_port) = (alice.local_addr().port(), bob.local_addr().port());
+    let (bob, answer) = bob.answer(&offer).map_err(|e| anyhow!("{e}"))?;
+    let alice = alice.accept(&answer).map_err(|e| anyhow!("{e}"))?;
 
     println!(
-        "sotto demo: alice listens on {}, bob calls her from {}",
-        alice.local_addr(),
-        bob.local_addr()
+        "sotto demo: alice (port {alice_port}) writes an offer of {} bytes, bob (port \
+         {bob_port}) answers with {} bytes; they find each other from those alone",
+        offer.len(),
+        answer.len()
     );
     println!(
         "alice sends {}, bob sends a tone; {:.1} s of audio once the call is secure",

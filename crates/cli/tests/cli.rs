@@ -51,7 +51,9 @@ fn help_lists_every_command() {
     let out = run(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for command in ["listen", "call", "devices", "demo", "relay"] {
+    for command in [
+        "listen", "call", "invite", "join", "devices", "demo", "relay",
+    ] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
     let out = run(&["call", "--help"]);

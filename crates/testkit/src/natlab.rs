@@ -40,8 +40,9 @@ const INSTALL_HINT: &str = "run .ci/setup (it installs iproute2, iptables and co
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NatLabError {
-    /// The system refuses to make namespaces, links or NAT rules (not root, or a sandbox).
-    #[error("network namespaces are not permitted here ({0})")]
+    /// The system refuses to make namespaces, links or NAT rules (not root, a sandbox), or
+    /// cannot (a kernel without network namespaces or NAT).
+    #[error("this machine cannot host network namespaces with NAT ({0})")]
     NotPermitted(String),
     /// An external command failed; `command` is the whole command line.
     #[error("`{command}` failed: {stderr}")]
@@ -524,7 +525,17 @@ fn run(mut command: Command) -> Result<(), NatLabError> {
     }
     let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
     let lower = stderr.to_lowercase();
-    if lower.contains("not permitted") || lower.contains("permission denied") {
+    // Refused (not root, a sandbox) or impossible (a kernel built without namespaces or NAT):
+    // either way this machine cannot host the lab, which is no failure of the code under test.
+    const CANNOT: [&str; 6] = [
+        "not permitted",
+        "permission denied",
+        "table does not exist",
+        "insmod",
+        "not supported",
+        "can't initialize",
+    ];
+    if CANNOT.iter().any(|phrase| lower.contains(phrase)) {
         return Err(NatLabError::NotPermitted(format!(
             "`{}`: {stderr}",
             describe(&command)
@@ -556,8 +567,8 @@ mod tests {
     fn lab() -> Option<NatLab> {
         match NatLab::start() {
             Ok(lab) => Some(lab),
-            Err(NatLabError::NotPermitted(why)) => {
-                eprintln!("skipping: network namespaces are not permitted here: {why}");
+            Err(e @ NatLabError::NotPermitted(_)) => {
+                eprintln!("skipping: {e}");
                 None
             }
             Err(e) => panic!("{e}"),
@@ -648,6 +659,34 @@ mod tests {
         drop(lab);
         let after = listed();
         assert!(!names.iter().any(|n| after.contains(n)), "{after:?}");
+    }
+
+    #[test]
+    fn a_system_that_cannot_host_the_lab_is_told_from_a_failing_command() {
+        let failing = |stderr: &str| {
+            let mut command = Command::new("sh");
+            command
+                .args(["-c", "echo \"$MESSAGE\" >&2; exit 1"])
+                .env("MESSAGE", stderr);
+            run(command)
+        };
+        for refusal in [
+            "mount --make-shared /run/netns failed: Operation not permitted",
+            "iptables v1.8.9 (legacy): can't initialize iptables table `nat': Table does not exist (do you need to insmod?)",
+        ] {
+            assert!(
+                matches!(failing(refusal), Err(NatLabError::NotPermitted(_))),
+                "{refusal}"
+            );
+        }
+        // Anything else is a real failure, reported with the command line.
+        match failing("Cannot find device \"wan\"") {
+            Err(NatLabError::Command { command, stderr }) => {
+                assert!(command.starts_with("sh -c"), "{command}");
+                assert!(stderr.contains("wan"), "{stderr}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
