@@ -20,6 +20,7 @@ use sotto::media::{AudioInput, AudioSource, NullSink, ToneSource, WavSource, SAM
 use sotto::{Call, CallConfig, CallEvent, TONE_AMPLITUDE, TONE_FREQ_HZ};
 
 use crate::args::{parse_audio_in, parse_duration, parse_ptime};
+use crate::bench_latency::hiss;
 use crate::demo::{drive_pair, speech_fixture, with_scratch_dir, EventLog};
 use crate::render::ended_well;
 
@@ -35,6 +36,10 @@ pub struct CpuArgs {
     /// What both ends send, looped [default: fixtures/speech.wav if present, else tone].
     #[arg(long, value_name = "tone|FILE.wav", value_parser = parse_audio_in)]
     pub audio_in: Option<AudioInput>,
+    /// Take turns as people do: one end speaks (the input file) while the other's microphone
+    /// hears a quiet room (a -50 dBFS hiss, sent as DTX comfort noise), swapping every 3 s.
+    #[arg(long)]
+    pub conversation: bool,
 }
 
 /// Time both ends run before the window opens: handshake done, encoders and buffers settled.
@@ -71,11 +76,44 @@ impl LoopSource {
     }
 }
 
+impl LoopSource {
+    fn next_sample(&mut self) -> i16 {
+        let sample = self.samples[self.next];
+        self.next = (self.next + 1) % self.samples.len();
+        sample
+    }
+}
+
 impl AudioSource for LoopSource {
     fn read(&mut self, out: &mut [i16]) -> Result<usize, sotto::media::Error> {
         for sample in out.iter_mut() {
-            *sample = self.samples[self.next];
-            self.next = (self.next + 1) % self.samples.len();
+            *sample = self.next_sample();
+        }
+        Ok(out.len())
+    }
+}
+
+/// Samples per turn of `--conversation`: 3 s.
+const TURN_SAMPLES: u64 = SAMPLE_RATE_HZ as u64 * 3;
+
+/// One end of `--conversation`: speech in its turns, a quiet room in the other's.
+#[derive(Debug)]
+struct TurnSource {
+    speech: LoopSource,
+    speaks_first: bool,
+    position: u64,
+}
+
+impl AudioSource for TurnSource {
+    fn read(&mut self, out: &mut [i16]) -> Result<usize, sotto::media::Error> {
+        for sample in out.iter_mut() {
+            let first_turn = (self.position / TURN_SAMPLES) % 2 == 0;
+            *sample = if first_turn == self.speaks_first {
+                self.speech.next_sample()
+            } else {
+                hiss(self.position)
+            };
+            self.position += 1;
         }
         Ok(out.len())
     }
@@ -127,11 +165,18 @@ fn parse_schedstat(schedstat: &str) -> Option<u64> {
     schedstat.split_whitespace().next()?.parse().ok()
 }
 
-fn source(input: &AudioInput) -> anyhow::Result<Box<dyn AudioSource>> {
-    Ok(match input {
-        AudioInput::File(path) => Box::new(LoopSource::open(path)?),
-        AudioInput::Tone => Box::new(ToneSource::new(TONE_FREQ_HZ, TONE_AMPLITUDE)),
-        other => bail!("bench cpu sends a file or a tone, not {other:?}"),
+/// One end's input; with `turn`, whether this end speaks first in a conversation.
+fn source(input: &AudioInput, turn: Option<bool>) -> anyhow::Result<Box<dyn AudioSource>> {
+    Ok(match (input, turn) {
+        (AudioInput::File(path), Some(speaks_first)) => Box::new(TurnSource {
+            speech: LoopSource::open(path)?,
+            speaks_first,
+            position: 0,
+        }),
+        (_, Some(_)) => bail!("--conversation needs speech: pass --audio-in FILE.wav"),
+        (AudioInput::File(path), None) => Box::new(LoopSource::open(path)?),
+        (AudioInput::Tone, None) => Box::new(ToneSource::new(TONE_FREQ_HZ, TONE_AMPLITUDE)),
+        (other, None) => bail!("bench cpu sends a file or a tone, not {other:?}"),
     })
 }
 
@@ -151,15 +196,22 @@ fn run_in(args: &CpuArgs, input: &AudioInput, dir: &Path) -> anyhow::Result<Exit
     let mut alice_config = CallConfig::new(loopback, None, dir.join("alice.sqlite"));
     alice_config.ptime_ms = args.ptime;
     alice_config.duration = Some(duration);
-    let alice = Call::start_with_audio(alice_config, source(input)?, Box::new(NullSink))
-        .map_err(|e| anyhow!("{e}"))?;
+    let turn = |speaks_first: bool| args.conversation.then_some(speaks_first);
+    let alice =
+        Call::start_with_audio(alice_config, source(input, turn(true))?, Box::new(NullSink))
+            .map_err(|e| anyhow!("{e}"))?;
     let mut bob_config =
         CallConfig::new(loopback, Some(alice.local_addr()), dir.join("bob.sqlite"));
     bob_config.ptime_ms = args.ptime;
     bob_config.duration = Some(duration);
-    let bob = Call::start_with_audio(bob_config, source(input)?, Box::new(NullSink))
+    let bob = Call::start_with_audio(bob_config, source(input, turn(false))?, Box::new(NullSink))
         .map_err(|e| anyhow!("{e}"))?;
     let what = match input {
+        AudioInput::File(path) if args.conversation => format!(
+            "{} in turns of {} s (the other end hears a quiet room)",
+            path.display(),
+            TURN_SAMPLES / u64::from(SAMPLE_RATE_HZ)
+        ),
         AudioInput::File(path) => format!("{} looped", path.display()),
         _ => "a tone".to_owned(),
     };
@@ -250,6 +302,30 @@ mod tests {
         let after = cpu_by_thread().expect("procfs");
         let total = |m: &BTreeMap<String, u64>| m.values().sum::<u64>();
         assert!(total(&after) > total(&before), "{x}");
+    }
+
+    #[test]
+    fn conversation_ends_take_turns() {
+        let speaker = |speaks_first| TurnSource {
+            speech: LoopSource {
+                samples: vec![i16::MAX],
+                next: 0,
+            },
+            speaks_first,
+            position: 0,
+        };
+        let (mut alice, mut bob) = (speaker(true), speaker(false));
+        let mut turn = vec![0i16; TURN_SAMPLES as usize];
+        for round in 0..4 {
+            let alice_speaks = round % 2 == 0;
+            for (source, speaks) in [(&mut alice, alice_speaks), (&mut bob, !alice_speaks)] {
+                source.read(&mut turn).expect("read");
+                let loud = turn.iter().filter(|&&s| s == i16::MAX).count();
+                let quiet = turn.iter().filter(|&&s| s.abs() < 128).count();
+                let expected = if speaks { (turn.len(), 0) } else { (0, turn.len()) };
+                assert_eq!((loud, quiet), expected, "round {round}");
+            }
+        }
     }
 
     #[test]

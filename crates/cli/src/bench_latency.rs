@@ -179,7 +179,7 @@ impl AudioSource for ImpulseSource {
 
 /// A quiet deterministic hiss (about -50 dBFS) under the bursts: in pure silence DTX would
 /// stop the encoder between bursts and clip each burst's onset as it restarts.
-fn hiss(i: u64) -> i16 {
+pub(crate) fn hiss(i: u64) -> i16 {
     let x = i
         .wrapping_mul(6_364_136_223_846_793_005)
         .wrapping_add(1_442_695_040_888_963_407);
