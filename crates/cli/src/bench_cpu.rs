@@ -322,7 +322,11 @@ mod tests {
                 source.read(&mut turn).expect("read");
                 let loud = turn.iter().filter(|&&s| s == i16::MAX).count();
                 let quiet = turn.iter().filter(|&&s| s.abs() < 128).count();
-                let expected = if speaks { (turn.len(), 0) } else { (0, turn.len()) };
+                let expected = if speaks {
+                    (turn.len(), 0)
+                } else {
+                    (0, turn.len())
+                };
                 assert_eq!((loud, quiet), expected, "round {round}");
             }
         }
