@@ -32,6 +32,7 @@ use sotto_zrtp::Session;
 
 use crate::audio::{self, Io, PlayoutSetup, SenderSetup};
 use crate::net::{self, MediaIds, NetSetup};
+use crate::signaling::IceSetup;
 use crate::video::{self, VideoDecodeSetup, VideoSenderSetup, VideoShared, VideoThreads};
 use crate::video_net::VideoNetSetup;
 use crate::{CallConfig, CallEvent, EndReason, Error};
@@ -47,6 +48,12 @@ pub(crate) enum Command {
     VideoKeyframe,
     /// The video input ended.
     VideoInputEnded,
+    /// Look for a new path: gather again and reply with a restart offer line.
+    RestartPath(Sender<Result<String, Error>>),
+    /// The peer's restart offer line: reply with the answer line and check the new path.
+    AnswerRestart(String, Sender<Result<String, Error>>),
+    /// The answer to our restart offer: check the new path.
+    AcceptRestart(String, Sender<Result<(), Error>>),
 }
 
 /// Wakes the network thread out of its blocking read with an empty datagram to its own port,
@@ -238,7 +245,7 @@ impl Call {
         config: CallConfig,
         media: Media,
         bound: Bound,
-        ice: Option<sotto_net::Agent>,
+        ice: Option<IceSetup>,
     ) -> Result<Call, Error> {
         let video_on = media.video_on();
         let Media {
@@ -370,6 +377,45 @@ impl Call {
     /// [`CallEvent::Ended`] with [`EndReason::HungUp`] follows (unless it had already ended).
     pub fn hang_up(&self) {
         self.command(Command::HangUp);
+    }
+
+    /// Starts looking for a new path to the peer, for when the network changed (another
+    /// Wi-Fi, a mobile network) and the peer can no longer be reached: gathers candidates again
+    /// on the call's socket (waiting at most the path's `gather_timeout`) and returns a
+    /// restart offer line for the application to carry to the peer, like the first offer.
+    /// The call goes on meanwhile; once the peer's answer is given to
+    /// [`Call::accept_path_restart`], checks find the new path and
+    /// [`CallEvent::Connected`] reports it. ZRTP and SRTP keys stay as they are. Only for a
+    /// call set up by offer and answer ([`Call::prepare`]).
+    pub fn restart_path(&self) -> Result<String, Error> {
+        self.ask(Command::RestartPath)
+    }
+
+    /// Answers the peer's restart offer line (from its [`Call::restart_path`]): gathers
+    /// candidates again, starts checking the new path and returns the answer line to carry
+    /// back.
+    pub fn answer_path_restart(&self, offer: &str) -> Result<String, Error> {
+        self.ask(|reply| Command::AnswerRestart(offer.to_owned(), reply))
+    }
+
+    /// Takes the peer's answer to [`Call::restart_path`]'s offer and checks the new path.
+    pub fn accept_path_restart(&self, answer: &str) -> Result<(), Error> {
+        self.ask(|reply| Command::AcceptRestart(answer.to_owned(), reply))
+    }
+
+    /// Sends the network thread a command that replies, and waits for the reply.
+    fn ask<T>(
+        &self,
+        command: impl FnOnce(Sender<Result<T, Error>>) -> Command,
+    ) -> Result<T, Error> {
+        let (reply, answer) = mpsc::channel();
+        self.command(command(reply));
+        // The thread drops the reply channel unanswered only when the call has ended.
+        answer.recv().unwrap_or_else(|_| {
+            Err(Error::Config(
+                "the call has ended; a path restart needs a running call".to_owned(),
+            ))
+        })
     }
 
     /// Waits until the call has ended and every thread has stopped; returns why it ended.

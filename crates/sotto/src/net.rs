@@ -18,12 +18,13 @@ use sotto_rtp::rtcp::{self, RtcpPacket};
 use sotto_rtp::srtp::{self, SrtpReceiver, SrtpSender};
 use sotto_rtp::stats::ReceiveStats;
 use sotto_rtp::{classify, header_ssrc, OpusPacketizer, PacketKind, RtpPacket};
+use sotto_signal::{Answer, Offer};
 use sotto_zrtp::{Event, Input, SecureInfo, Session};
 
 use crate::audio::{MediaThread, SenderGo};
 use crate::call::{Command, Shared};
 use crate::reports::{expected_received, interval_loss_percent, per_second, RtcpOut};
-use crate::signaling::is_transient;
+use crate::signaling::{is_transient, Description, IceSetup, LocalPath};
 use crate::video_net::{Taken, VideoNet, VideoNetSetup};
 use crate::zrtp_udp::ZrtpLink;
 use crate::Error;
@@ -95,7 +96,7 @@ pub(crate) struct NetSetup {
     pub(crate) video: Option<VideoNetSetup>,
     /// For a call set up by offer and answer: finds the path to the peer before ZRTP starts,
     /// then keeps consent on it.
-    pub(crate) ice: Option<Agent>,
+    pub(crate) ice: Option<IceSetup>,
 }
 
 /// The connectivity checks of a call set up by offer and answer.
@@ -104,6 +105,10 @@ struct Ice {
     agent: Agent,
     deadline: Option<Instant>,
     connected_at: Option<Instant>,
+    /// What restart offers and answers say besides the path.
+    description: Description,
+    /// Our restart offer waiting for its answer, with the candidates it carries.
+    restart: Option<(LocalPath, Offer)>,
 }
 
 /// Starts the network thread; it returns why the call ended.
@@ -111,6 +116,20 @@ pub(crate) fn spawn(setup: NetSetup) -> io::Result<JoinHandle<EndReason>> {
     thread::Builder::new()
         .name("sotto-net".to_owned())
         .spawn(move || Net::new(setup).run())
+}
+
+fn not_negotiated() -> Error {
+    Error::Config(
+        "only a call set up by offer and answer (Call::prepare) can restart its path".to_owned(),
+    )
+}
+
+impl Ice {
+    /// Replaces the checks with a restart's: the call moves once they find a path.
+    fn restart_with(&mut self, agent: Agent) {
+        self.agent = agent;
+        self.deadline = Some(Instant::now());
+    }
 }
 
 /// State of a secure call.
@@ -173,6 +192,8 @@ struct Net {
     ice: Option<Ice>,
     /// A Hello that did not match the signalled `a=zrtp-hash` was refused.
     hello_hash_mismatch: bool,
+    /// The call ended (the peer said goodbye) while candidates were gathered for a restart.
+    ended_meanwhile: Option<EndReason>,
 }
 
 impl Net {
@@ -211,13 +232,16 @@ impl Net {
             media: None,
             peer_zrtp_ssrc: None,
             video: video.map(VideoNet::new),
-            ice: ice.map(|agent| Ice {
+            ice: ice.map(|IceSetup { agent, description }| Ice {
                 agent,
                 // Due at once: the first checks are queued already.
                 deadline: Some(Instant::now()),
                 connected_at: None,
+                description,
+                restart: None,
             }),
             hello_hash_mismatch: false,
+            ended_meanwhile: None,
         }
     }
 
@@ -242,6 +266,18 @@ impl Net {
                 // The decode thread raised its flag; the video timers below act on it.
                 Command::VideoKeyframe => {}
                 Command::VideoInputEnded => self.emit(CallEvent::VideoInputEnded),
+                Command::RestartPath(reply) => {
+                    let _ = reply.send(self.restart_offer());
+                }
+                Command::AnswerRestart(offer, reply) => {
+                    let _ = reply.send(self.answer_restart(&offer));
+                }
+                Command::AcceptRestart(answer, reply) => {
+                    let _ = reply.send(self.accept_restart(&answer));
+                }
+            }
+            if let Some(reason) = self.ended_meanwhile.take() {
+                return Some(reason);
             }
         }
         let now = Instant::now();
@@ -542,6 +578,59 @@ impl Net {
         }
     }
 
+    /// Gathers candidates again for a restart on the call's socket; what else arrives meanwhile
+    /// is handled as usual.
+    fn gather_again(&mut self) -> Result<LocalPath, Error> {
+        let path = match &self.ice {
+            Some(ice) => ice.description.path.clone(),
+            None => return Err(not_negotiated()),
+        };
+        let socket = self.socket.try_clone()?;
+        LocalPath::gather(&socket, &path, |from, datagram| {
+            if let Some(reason) = self.handle_datagram(from, datagram, Instant::now()) {
+                self.ended_meanwhile.get_or_insert(reason);
+            }
+        })
+    }
+
+    /// [`Call::restart_path`](crate::Call::restart_path) on the network thread.
+    fn restart_offer(&mut self) -> Result<String, Error> {
+        let local = self.gather_again()?;
+        let ice = self.ice.as_mut().ok_or_else(not_negotiated)?;
+        let offer = ice.description.restart_offer(&local)?;
+        let line = offer.to_line();
+        ice.restart = Some((local, offer));
+        Ok(line)
+    }
+
+    /// [`Call::answer_path_restart`](crate::Call::answer_path_restart) on the network thread.
+    fn answer_restart(&mut self, line: &str) -> Result<String, Error> {
+        // A garbled line is refused before anything is gathered.
+        let offer = Offer::from_line(line)?;
+        let local = self.gather_again()?;
+        let ice = self.ice.as_mut().ok_or_else(not_negotiated)?;
+        let (answer, negotiated) = ice.description.restart_answer(&offer, &local)?;
+        let timeout = ice.description.path.connect_timeout;
+        ice.restart_with(local.agent(&negotiated, false, timeout)?);
+        Ok(answer.to_line())
+    }
+
+    /// [`Call::accept_path_restart`](crate::Call::accept_path_restart) on the network thread.
+    fn accept_restart(&mut self, line: &str) -> Result<(), Error> {
+        let answer = Answer::from_line(line)?;
+        let ice = self.ice.as_mut().ok_or_else(not_negotiated)?;
+        let Some((local, offer)) = &ice.restart else {
+            return Err(Error::Config(
+                "no path restart is waiting for an answer; call restart_path first".to_owned(),
+            ));
+        };
+        let negotiated = offer.accept(&answer)?;
+        let agent = local.agent(&negotiated, true, ice.description.path.connect_timeout)?;
+        ice.restart = None;
+        ice.restart_with(agent);
+        Ok(())
+    }
+
     /// Feeds the connectivity checks a STUN datagram (`received`) or the time, sends what they
     /// ask, and acts on what they report: ZRTP starts on the path found.
     fn drive_ice(
@@ -571,12 +660,12 @@ impl Net {
                 sotto_net::Output::Transmit { to, bytes, .. } => {
                     let _ = self.socket.send_to(&bytes, to);
                 }
-                sotto_net::Output::Event(sotto_net::Event::Connected { local, remote }) => {
-                    ice.connected_at = Some(now);
-                    self.link.set_peer(remote);
-                    let _ = self.events.send(CallEvent::Connected { local, remote });
-                }
-                sotto_net::Output::Event(sotto_net::Event::PathChanged { local, remote }) => {
+                // The first path, or (after a restart) a new one.
+                sotto_net::Output::Event(
+                    sotto_net::Event::Connected { local, remote }
+                    | sotto_net::Event::PathChanged { local, remote },
+                ) => {
+                    ice.connected_at.get_or_insert(now);
                     self.link.set_peer(remote);
                     if let Some(media) = &mut self.media {
                         media.peer = remote;

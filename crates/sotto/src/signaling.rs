@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use rand_core::{OsRng, RngCore};
 use sotto_net::{
-    Agent, AgentConfig, Candidate, CandidateKind, GatherEvent, GatherFailure, Gatherer,
+    is_stun, Agent, AgentConfig, Candidate, CandidateKind, GatherEvent, GatherFailure, Gatherer,
     GathererConfig, IceCredentials, Input, Output,
 };
 use sotto_signal::{Answer, LocalMedia, LocalStream, Negotiated, Offer};
@@ -77,21 +77,147 @@ pub struct PreparedCall {
     config: CallConfig,
     media: Media,
     bound: Bound,
-    credentials: IceCredentials,
-    candidates: Vec<Candidate>,
-    stun_failures: Vec<GatherFailure>,
+    local: LocalPath,
+    path: PathConfig,
     session_id: u64,
-    connect_timeout: Duration,
 }
 
 impl fmt::Debug for PreparedCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The ICE password stays out (IceCredentials' own Debug redacts it anyway).
         f.debug_struct("PreparedCall")
             .field("local_addr", &self.bound.local_addr)
-            .field("candidates", &self.candidates)
-            .field("stun_failures", &self.stun_failures)
+            .field("local", &self.local)
             .finish_non_exhaustive()
+    }
+}
+
+/// One end's share of a path set-up: fresh ICE credentials and the candidates gathered on the
+/// call's socket. A restart makes new ones.
+#[derive(Clone, Debug)]
+pub(crate) struct LocalPath {
+    /// Redacted in Debug by its own type.
+    credentials: IceCredentials,
+    candidates: Vec<Candidate>,
+    stun_failures: Vec<GatherFailure>,
+}
+
+impl LocalPath {
+    /// Gathers on `socket` (bounded by `path.gather_timeout`); datagrams that are not the STUN
+    /// servers' answers go to `other`.
+    pub(crate) fn gather(
+        socket: &UdpSocket,
+        path: &PathConfig,
+        other: impl FnMut(SocketAddr, &mut [u8]),
+    ) -> Result<LocalPath, Error> {
+        let hosts = host_addresses(socket.local_addr()?)?;
+        let (candidates, stun_failures) = gather(socket, hosts, path, other)?;
+        Ok(LocalPath {
+            credentials: IceCredentials::generate(&mut OsRng),
+            candidates,
+            stun_failures,
+        })
+    }
+
+    /// The connectivity checks towards what the peer's offer or answer said.
+    pub(crate) fn agent(
+        &self,
+        negotiated: &Negotiated,
+        controlling: bool,
+        connect_timeout: Duration,
+    ) -> Result<Agent, Error> {
+        let audio = &negotiated.audio;
+        let remote_ice = audio
+            .remote_ice
+            .as_ref()
+            .ok_or(Error::Signal(sotto_signal::Error::Missing("a=ice-ufrag")))?;
+        let remote_credentials = IceCredentials::new(remote_ice.ufrag(), remote_ice.pwd())?;
+        // Candidates the agent cannot use (relay, mDNS, TCP) are skipped; the peer's default
+        // address stands in when none is left.
+        let mut remote_candidates: Vec<Candidate> = audio
+            .remote_candidates
+            .iter()
+            .filter_map(|c| Candidate::parse_sdp(c.as_str()).ok())
+            .collect();
+        if remote_candidates.is_empty() {
+            remote_candidates.push(Candidate::host(audio.remote, u16::MAX));
+        }
+        let mut config =
+            AgentConfig::new(self.credentials.clone(), remote_credentials, controlling);
+        config.local_candidates = self.candidates.clone();
+        config.remote_candidates = remote_candidates;
+        config.connect_timeout = connect_timeout;
+        Ok(Agent::new(config, &mut OsRng, Instant::now())?)
+    }
+}
+
+/// What a call's offers and answers say besides the path; the network thread keeps it to
+/// write the offers and answers of restarts.
+#[derive(Clone, Debug)]
+pub(crate) struct Description {
+    session_id: u64,
+    /// Of the last offer or answer written (RFC 3264: each new one counts up).
+    version: u64,
+    hello_hash: sotto_signal::ZrtpHash,
+    video_on: bool,
+    /// The socket's address, the default when no candidate was gathered.
+    local_addr: SocketAddr,
+    /// How candidates are gathered and checks run.
+    pub(crate) path: PathConfig,
+}
+
+impl Description {
+    /// Our side of an offer or answer with `local`'s candidates.
+    fn local_media(&self, local: &LocalPath) -> Result<LocalMedia, Error> {
+        // The default address (c= and m= lines) is the one most likely to work for a peer that
+        // does not do ICE: the NAT's, if a STUN server told us, else our first host address.
+        let default = local
+            .candidates
+            .iter()
+            .find(|c| c.kind == CandidateKind::ServerReflexive)
+            .or_else(|| local.candidates.first())
+            .map_or(self.local_addr, |c| c.addr);
+        let candidates = local
+            .candidates
+            .iter()
+            .map(|c| sotto_signal::Candidate::new(&c.to_sdp()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let audio = LocalStream {
+            candidates,
+            ..LocalStream::new(default.port(), Some(self.hello_hash.clone()))
+        };
+        // The video stream's ZRTP session (Multistream) only exists once audio is secure, so
+        // its m-line carries no hash; it shares the audio stream's socket and candidates.
+        let video = self
+            .video_on
+            .then(|| LocalStream::new(default.port(), None));
+        let ice = sotto_signal::IceCredentials::new(
+            &local.credentials.ufrag,
+            local.credentials.pwd.expose_secret(),
+        )?;
+        Ok(LocalMedia {
+            session_id: self.session_id,
+            session_version: self.version,
+            address: default.ip(),
+            audio,
+            video,
+            ice: Some(ice),
+        })
+    }
+
+    /// A restart's offer (the next version) with `local`'s new candidates.
+    pub(crate) fn restart_offer(&mut self, local: &LocalPath) -> Result<Offer, Error> {
+        self.version += 1;
+        Ok(Offer::new(&self.local_media(local)?)?)
+    }
+
+    /// The answer to a restart's offer, and what it agrees.
+    pub(crate) fn restart_answer(
+        &mut self,
+        offer: &Offer,
+        local: &LocalPath,
+    ) -> Result<(Answer, Negotiated), Error> {
+        self.version += 1;
+        Ok(offer.answer(&self.local_media(local)?)?)
     }
 }
 
@@ -105,18 +231,16 @@ impl Call {
         config.validate()?;
         let media = Media::named(&config);
         let bound = Bound::new(&config)?;
-        let hosts = host_addresses(bound.local_addr)?;
-        let (candidates, stun_failures) = gather(&bound.socket, hosts, &path)?;
+        // Nothing else is expected on a socket nobody knows yet.
+        let local = LocalPath::gather(&bound.socket, &path, |_, _| {})?;
         Ok(PreparedCall {
             config,
             media,
             bound,
-            credentials: IceCredentials::generate(&mut OsRng),
-            candidates,
-            stun_failures,
+            local,
+            path,
             // RFC 8866: a number below 2^63 keeps it a positive 64-bit integer everywhere.
             session_id: OsRng.next_u64() >> 1,
-            connect_timeout: path.connect_timeout,
         })
     }
 }
@@ -149,104 +273,73 @@ impl PreparedCall {
 
     /// Our candidates: host addresses first, then server-reflexive ones.
     pub fn candidates(&self) -> &[Candidate] {
-        &self.candidates
+        &self.local.candidates
     }
 
     /// The STUN servers that gave no address, each with the reason in words for the user.
     pub fn stun_failures(&self) -> &[GatherFailure] {
-        &self.stun_failures
+        &self.local.stun_failures
     }
 
     /// The offer, as one line of text for the application to carry to the peer. The same
     /// prepared call writes the same offer every time.
     pub fn offer(&self) -> Result<String, Error> {
-        Ok(Offer::new(&self.local_media()?)?.to_line())
+        Ok(self.first_offer()?.to_line())
     }
 
     /// Answers the peer's offer line: starts the call (it first finds a path to the peer,
     /// then runs ZRTP on it) and returns it with the answer line to carry back.
     pub fn answer(self, offer: &str) -> Result<(Call, String), Error> {
-        let (answer, negotiated) = Offer::from_line(offer)?.answer(&self.local_media()?)?;
+        let local_media = self.description().local_media(&self.local)?;
+        let (answer, negotiated) = Offer::from_line(offer)?.answer(&local_media)?;
         let call = self.start(&negotiated, false)?;
         Ok((call, answer.to_line()))
     }
 
     /// Takes the peer's answer to [`PreparedCall::offer`] and starts the call.
     pub fn accept(self, answer: &str) -> Result<Call, Error> {
-        let offer = Offer::new(&self.local_media()?)?;
-        let negotiated = offer.accept(&Answer::from_line(answer)?)?;
+        let negotiated = self.first_offer()?.accept(&Answer::from_line(answer)?)?;
         self.start(&negotiated, true)
     }
 
-    fn local_media(&self) -> Result<LocalMedia, Error> {
-        // The default address (c= and m= lines) is the one most likely to work for a peer that
-        // does not do ICE: the NAT's, if a STUN server told us, else our first host address.
-        let default = self
-            .candidates
-            .iter()
-            .find(|c| c.kind == CandidateKind::ServerReflexive)
-            .or_else(|| self.candidates.first())
-            .map_or(self.bound.local_addr, |c| c.addr);
-        let candidates = self
-            .candidates
-            .iter()
-            .map(|c| sotto_signal::Candidate::new(&c.to_sdp()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let hello_hash = sotto_signal::ZrtpHash::new(*self.bound.session.hello_hash().as_bytes());
-        let audio = LocalStream {
-            candidates,
-            ..LocalStream::new(default.port(), Some(hello_hash))
-        };
-        // The video stream's ZRTP session (Multistream) only exists once audio is secure, so
-        // its m-line carries no hash; it shares the audio stream's socket and candidates.
-        let video = self
-            .media
-            .video_on()
-            .then(|| LocalStream::new(default.port(), None));
-        let ice = sotto_signal::IceCredentials::new(
-            &self.credentials.ufrag,
-            self.credentials.pwd.expose_secret(),
-        )?;
-        Ok(LocalMedia {
+    fn first_offer(&self) -> Result<Offer, Error> {
+        Ok(Offer::new(&self.description().local_media(&self.local)?)?)
+    }
+
+    fn description(&self) -> Description {
+        Description {
             session_id: self.session_id,
-            session_version: 1,
-            address: default.ip(),
-            audio,
-            video,
-            ice: Some(ice),
-        })
+            version: 1,
+            hello_hash: sotto_signal::ZrtpHash::new(*self.bound.session.hello_hash().as_bytes()),
+            video_on: self.media.video_on(),
+            local_addr: self.bound.local_addr,
+            path: self.path.clone(),
+        }
     }
 
     fn start(mut self, negotiated: &Negotiated, controlling: bool) -> Result<Call, Error> {
-        let audio = &negotiated.audio;
-        let remote_ice = audio
-            .remote_ice
-            .as_ref()
-            .ok_or(Error::Signal(sotto_signal::Error::Missing("a=ice-ufrag")))?;
-        let remote_credentials = IceCredentials::new(remote_ice.ufrag(), remote_ice.pwd())?;
-        // Candidates the agent cannot use (relay, mDNS, TCP) are skipped; the peer's default
-        // address stands in when none is left.
-        let mut remote_candidates: Vec<Candidate> = audio
-            .remote_candidates
-            .iter()
-            .filter_map(|c| Candidate::parse_sdp(c.as_str()).ok())
-            .collect();
-        if remote_candidates.is_empty() {
-            remote_candidates.push(Candidate::host(audio.remote, u16::MAX));
-        }
-        if let Some(hash) = &audio.remote_zrtp_hash {
+        if let Some(hash) = &negotiated.audio.remote_zrtp_hash {
             self.bound
                 .session
                 .set_peer_hello_hash(HelloHash(*hash.hash()));
         }
-        let mut agent_config =
-            AgentConfig::new(self.credentials.clone(), remote_credentials, controlling);
-        agent_config.local_candidates = self.candidates.clone();
-        agent_config.remote_candidates = remote_candidates;
-        agent_config.connect_timeout = self.connect_timeout;
-        let agent = Agent::new(agent_config, &mut OsRng, Instant::now())?;
-        Call::launch(self.config, self.media, self.bound, Some(agent))
+        let agent = self
+            .local
+            .agent(negotiated, controlling, self.path.connect_timeout)?;
+        let ice = IceSetup {
+            agent,
+            description: self.description(),
+        };
+        Call::launch(self.config, self.media, self.bound, Some(ice))
     }
+}
+
+/// What the network thread of a call set up by offer and answer gets: its connectivity
+/// checks, and what it needs to restart them.
+#[derive(Debug)]
+pub(crate) struct IceSetup {
+    pub(crate) agent: Agent,
+    pub(crate) description: Description,
 }
 
 /// The addresses a peer may reach our socket at: the bound address if it names one, else
@@ -291,6 +384,7 @@ fn gather(
     socket: &UdpSocket,
     hosts: Vec<SocketAddr>,
     path: &PathConfig,
+    mut other: impl FnMut(SocketAddr, &mut [u8]),
 ) -> Result<(Vec<Candidate>, Vec<GatherFailure>), Error> {
     let mut config = GathererConfig::new(hosts, path.stun_servers.clone());
     config.deadline = path.gather_timeout;
@@ -317,14 +411,19 @@ fn gather(
         socket.set_read_timeout(Some(wait))?;
         match socket.recv_from(&mut buf) {
             Ok((len, from)) => {
-                // Anything but the servers' answers (a peer's early check, say) is dropped:
-                // the peer retransmits.
-                let _ = gatherer.handle_input(Input::Receive {
-                    now: Instant::now(),
-                    from,
-                    to: None,
-                    packet: &buf[..len],
-                });
+                let datagram = &mut buf[..len];
+                let ours = is_stun(datagram)
+                    && gatherer
+                        .handle_input(Input::Receive {
+                            now: Instant::now(),
+                            from,
+                            to: None,
+                            packet: datagram,
+                        })
+                        .is_ok();
+                if !ours {
+                    other(from, datagram);
+                }
             }
             Err(e) if is_transient(&e) => {
                 gatherer.handle_input(Input::Timeout(Instant::now()))?;

@@ -83,6 +83,13 @@ impl Host {
         }
     }
 
+    fn index(self) -> usize {
+        match self {
+            Host::A => 0,
+            Host::B => 1,
+        }
+    }
+
     fn suffix(self) -> &'static str {
         match self {
             Host::A => "a",
@@ -102,6 +109,8 @@ pub struct NatLab {
     coturn: Option<Child>,
     /// Scratch directory for the STUN server's log, pid file and database.
     dir: PathBuf,
+    /// The last octet of each router's WAN address (A, B): 2, one more per renumbering.
+    wan_host: [u8; 2],
 }
 
 impl NatLab {
@@ -120,6 +129,7 @@ impl NatLab {
             made: Vec::new(),
             coturn: None,
             dir,
+            wan_host: [2, 2],
         };
         // On any error below, dropping the partial lab removes what it made so far.
         lab.build_network()?;
@@ -150,7 +160,29 @@ impl NatLab {
     /// The public (WAN) address of the router in front of `host`: what the STUN server and the
     /// other host see as `host`'s address.
     pub fn router_wan_ip(&self, host: Host) -> Ipv4Addr {
-        Ipv4Addr::new(198, 18, host.subnet(), 2)
+        Ipv4Addr::new(198, 18, host.subnet(), self.wan_host[host.index()])
+    }
+
+    /// Gives the router in front of `host` a new public address, as when a phone moves to
+    /// another network: the old address is gone (and with it every NAT mapping on it), and
+    /// `host`'s traffic leaves from the new one. Returns the new address.
+    pub fn renumber(&mut self, host: Host) -> Result<Ipv4Addr, NatLabError> {
+        let router = self.ns(&format!("r{}", host.suffix()));
+        let (k, old) = (host.subnet(), self.wan_host[host.index()]);
+        let new = old
+            .checked_add(1)
+            .filter(|&n| n < 255)
+            .ok_or_else(|| NatLabError::Command {
+                command: format!("renumber router {host:?}"),
+                stderr: format!("no address left in 198.18.{k}.0/24"),
+            })?;
+        // Deleting the address takes the routes through it and the kernel forgets the
+        // masqueraded connections that used it.
+        ip_in(&router, &format!("addr del 198.18.{k}.{old}/24 dev wan"))?;
+        ip_in(&router, &format!("addr add 198.18.{k}.{new}/24 dev wan"))?;
+        ip_in(&router, &format!("route add default via 198.18.{k}.1"))?;
+        self.wan_host[host.index()] = new;
+        Ok(self.router_wan_ip(host))
     }
 
     /// The name of `host`'s network namespace (for `ip netns exec`).
@@ -659,6 +691,23 @@ mod tests {
         drop(lab);
         let after = listed();
         assert!(!names.iter().any(|n| after.contains(n)), "{after:?}");
+    }
+
+    #[test]
+    fn a_renumbered_router_shows_its_host_at_the_new_address() {
+        let Some(mut lab) = lab() else { return };
+        let stun = lab.stun_server();
+        let socket = lab.udp_socket(Host::A).expect("socket on A");
+        let wait = Duration::from_secs(2);
+        let before = stun_binding(&socket, stun, wait).expect("binding");
+        assert_eq!(before.ip(), IpAddr::V4(Ipv4Addr::new(198, 18, 1, 2)));
+        let new = lab.renumber(Host::A).expect("renumbers");
+        assert_eq!(new, Ipv4Addr::new(198, 18, 1, 3));
+        assert_eq!(lab.router_wan_ip(Host::A), new);
+        // The same socket now reaches the world from the new address.
+        let after = stun_binding(&socket, stun, wait).expect("binding after");
+        assert_eq!(after.ip(), IpAddr::V4(new));
+        assert_eq!(lab.router_wan_ip(Host::B), Ipv4Addr::new(198, 18, 2, 2));
     }
 
     #[test]
