@@ -40,7 +40,7 @@ pub fn run(
             call.local_addr().port()
         ),
     });
-    hold(&call, args, &mut printer);
+    hold(&call, args, &mut printer, None);
     Ok(exit_code(call))
 }
 
@@ -60,13 +60,14 @@ pub fn invite(path: &PathArgs, args: &CallArgs) -> anyhow::Result<ExitCode> {
     if !args.json {
         printer.ask("Paste their answer line (from `sotto join`) and press Enter:");
     }
-    let answer = read_answer()?;
+    let lines = stdin_lines().context("cannot read the answer from stdin")?;
+    let answer = read_answer(&lines)?;
     printer.answered();
     let call = prepared
         .accept(&answer)
         .map_err(|e| anyhow!("{e}; paste the whole line `sotto join` printed"))?;
     printer.note("looking for a network path to your peer...");
-    hold(&call, args, &mut printer);
+    hold(&call, args, &mut printer, Some(lines));
     Ok(exit_code(call))
 }
 
@@ -85,7 +86,8 @@ pub fn join(offer: &str, path: &PathArgs, args: &CallArgs) -> anyhow::Result<Exi
         ));
         printer.note("looking for a network path to your peer...");
     }
-    hold(&call, args, &mut printer);
+    let lines = stdin_lines().context("cannot read stdin")?;
+    hold(&call, args, &mut printer, Some(lines));
     Ok(exit_code(call))
 }
 
@@ -128,16 +130,13 @@ fn prepare(
 }
 
 /// Reads the first non-blank line of stdin; Ctrl-C gives up waiting.
-fn read_answer() -> anyhow::Result<String> {
-    let mut line = stdin_line().context("cannot read the answer from stdin")?;
+fn read_answer(lines: &Receiver<String>) -> anyhow::Result<String> {
     loop {
         if interrupt::requested() {
             return Err(anyhow!("no call: stopped before an answer was pasted"));
         }
-        match line.recv_timeout(POLL) {
-            Ok(text) if text.trim().is_empty() => {
-                line = stdin_line().context("cannot read the answer from stdin")?;
-            }
+        match lines.recv_timeout(POLL) {
+            Ok(text) if text.trim().is_empty() => {}
             Ok(text) => return Ok(text.trim().to_owned()),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -182,8 +181,18 @@ fn exit_code(call: Call) -> ExitCode {
 }
 
 /// Shows the call's events until it ends; asks about the SAS on a terminal; Ctrl-C hangs up.
-fn hold(call: &Call, args: &CallArgs, printer: &mut Printer) {
-    let mut answer: Option<Receiver<String>> = None;
+///
+/// `lines` (stdin) is given for a call set up by offer and answer, whose lines may also
+/// restart its path ([`path_line`]); otherwise stdin is read only to answer the SAS question.
+fn hold(call: &Call, args: &CallArgs, printer: &mut Printer, mut lines: Option<Receiver<String>>) {
+    let negotiated = lines.is_some();
+    if negotiated {
+        printer.note(
+            "if the call breaks after a network change, type `restart` and send the line it \
+             prints to your peer",
+        );
+    }
+    let mut question_open = false;
     // Asked once the secure line is out, so that line does not land after the question.
     let (mut ask_pending, mut secure) = (false, false);
     let mut hung_up = false;
@@ -193,9 +202,16 @@ fn hold(call: &Call, args: &CallArgs, printer: &mut Printer) {
             call.hang_up();
             hung_up = true;
         }
-        if let Some(line) = answer.as_ref().and_then(|rx| rx.try_recv().ok()) {
-            answer = None;
-            let verified = matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes");
+        while let Some(line) = lines.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            let line = line.trim();
+            if negotiated && path_line(call, line, args.json, printer) {
+                continue;
+            }
+            if !question_open {
+                continue;
+            }
+            question_open = false;
+            let verified = matches!(line.to_ascii_lowercase().as_str(), "y" | "yes");
             printer.answered();
             call.set_sas_verified(verified);
             printer.note(if verified {
@@ -209,7 +225,7 @@ fn hold(call: &Call, args: &CallArgs, printer: &mut Printer) {
             continue;
         };
         // A prompt waiting on this line would be overwritten by the live stats line.
-        if answer.is_some() && matches!(event, CallEvent::Stats(_)) {
+        if question_open && matches!(event, CallEvent::Stats(_)) {
             continue;
         }
         printer.event(&event);
@@ -228,14 +244,19 @@ fn hold(call: &Call, args: &CallArgs, printer: &mut Printer) {
         }
         if ask_pending && secure {
             ask_pending = false;
-            printer.ask("Does your peer read the same SAS? [y/N]");
-            answer = stdin_line()
-                .map_err(|e| {
-                    printer.note(&format!(
-                        "warning: cannot ask about the SAS ({e}); use --verify next time"
-                    ));
-                })
-                .ok();
+            if lines.is_none() {
+                lines = stdin_lines()
+                    .map_err(|e| {
+                        printer.note(&format!(
+                            "warning: cannot ask about the SAS ({e}); use --verify next time"
+                        ));
+                    })
+                    .ok();
+            }
+            if lines.is_some() {
+                printer.ask("Does your peer read the same SAS? [y/N]");
+                question_open = true;
+            }
         }
     }
 }
@@ -252,19 +273,52 @@ fn session_config(args: &CallArgs) -> SessionConfig {
     zrtp
 }
 
-/// One line of stdin, read on a thread of its own so the caller keeps polling (the call's
-/// events, Ctrl-C); the channel closes without a line at the end of input.
-fn stdin_line() -> io::Result<Receiver<String>> {
+/// The lines of stdin, read on a thread of their own so the caller keeps polling (the call's
+/// events, Ctrl-C); the channel closes at the end of input.
+fn stdin_lines() -> io::Result<Receiver<String>> {
     let (tx, rx) = mpsc::channel();
     thread::Builder::new()
         .name("stdin".to_owned())
         .spawn(move || {
-            let mut line = String::new();
-            if matches!(io::stdin().lock().read_line(&mut line), Ok(n) if n > 0) {
-                let _ = tx.send(line);
+            for line in io::stdin().lock().lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
             }
         })?;
     Ok(rx)
+}
+
+/// A line typed or pasted during a call set up by offer and answer: `restart` writes a
+/// restart offer for the peer (after a network change), and the peer's restart offer or
+/// answer line is taken. Whether the line was one of these.
+fn path_line(call: &Call, line: &str, json: bool, printer: &mut Printer) -> bool {
+    let shown = if line == "restart" {
+        call.restart_path().map(|offer| {
+            let hint = "Send this restart line to your peer; they paste it into their sotto, \
+                        and you paste the answer line they get here:";
+            Some(("restart_offer", "offer", offer, hint))
+        })
+    } else if line.starts_with("sotto1:offer:") {
+        call.answer_path_restart(line).map(|answer| {
+            let hint = "Send this answer line back to your peer:";
+            Some(("restart_answer", "answer", answer, hint))
+        })
+    } else if line.starts_with("sotto1:answer:") {
+        call.accept_path_restart(line).map(|()| None)
+    } else {
+        return false;
+    };
+    match shown {
+        Ok(Some((event, field, text, _))) if json => {
+            println!("{}", json!({"event": event, field: text}))
+        }
+        Ok(Some((_, _, text, hint))) => printer.note(&format!("{hint}\n\n{text}\n")),
+        Ok(None) => printer.note("looking for the new network path to your peer..."),
+        Err(e) => printer.note(&format!("warning: path restart: {e}")),
+    }
+    true
 }
 
 /// `sotto/zid.sqlite` in the user's data directory: `$XDG_DATA_HOME`, else `~/.local/share`.

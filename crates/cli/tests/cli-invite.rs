@@ -122,3 +122,51 @@ fn bad_offer_and_answer_lines_are_one_line_errors() {
     assert!(stderr.contains("no answer line"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_running_call_restarts_its_path_through_pasted_lines() {
+    let dir = temp_dir("restart");
+    let cache = |name: &str| dir.join(name).to_str().expect("utf-8").to_owned();
+    let within = || Instant::now() + Duration::from_secs(15);
+    let mut invite = sotto();
+    invite.args(["invite", "--json", "--duration", "4", "--audio-in", "tone"]);
+    invite.args(["--audio-out", "none", "--cache"]);
+    invite.arg(cache("a.sqlite"));
+    let mut invite = Peer::spawn(invite, "invite", &dir);
+    let offer = invite.wait_for_event("offer", within());
+    let mut join = sotto();
+    join.args(["join", offer["offer"].as_str().expect("a line"), "--json"]);
+    join.args(["--audio-in", "tone", "--audio-out", "none", "--cache"]);
+    join.arg(cache("b.sqlite"));
+    let mut join = Peer::spawn(join, "join", &dir);
+    let answer = join.wait_for_event("answer", within());
+    invite.say(answer["answer"].as_str().expect("a line"));
+    invite.wait_for_event("secure", within());
+    join.wait_for_event("secure", within());
+
+    // The inviter asks for a restart; the two lines cross as the first two did.
+    invite.say("restart");
+    let restart = invite.wait_for_event("restart_offer", within());
+    let restart = restart["offer"].as_str().expect("a line");
+    assert!(restart.starts_with("sotto1:offer:"), "{restart}");
+    join.say(restart);
+    let restart_answer = join.wait_for_event("restart_answer", within());
+    invite.say(restart_answer["answer"].as_str().expect("a line"));
+    // Each end reports the path the restarted checks found.
+    invite.wait_for_event("connected", within());
+    join.wait_for_event("connected", within());
+
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let (status_a, events_a, stderr_a) = invite.finish(deadline);
+    let (status_b, events_b, stderr_b) = join.finish(deadline);
+    assert!(status_a.success(), "invite: {status_a}\n{stderr_a}");
+    assert!(status_b.success(), "join: {status_b}\n{stderr_b}");
+    // One handshake: the restart moved the call, it did not make a new one.
+    for events in [&events_a, &events_b] {
+        let count = |name: &str| events.iter().filter(|e| e["event"] == name).count();
+        assert_eq!(count("secure"), 1, "{events:?}");
+        assert_eq!(count("connected"), 2, "{events:?}");
+    }
+    assert_eq!(event(&events_a, "ended")["reason"], "duration reached");
+    let _ = std::fs::remove_dir_all(&dir);
+}
