@@ -112,7 +112,6 @@ fn a_path_restart_moves_a_running_call_to_the_callers_new_address() {
     alice
         .accept_path_restart(&restart_answer)
         .expect("alice accepts the restart answer");
-    let moved_at = Instant::now();
 
     // Bob now reaches alice at her new address, and audio flows both ways again.
     let remote = wait_for(&bob, &mut bob_seen, Duration::from_secs(10), |e| match e {
@@ -130,7 +129,6 @@ fn a_path_restart_moves_a_running_call_to_the_callers_new_address() {
             stats(e).filter(|s| s.packets_received > before + 50)
         });
     }
-    assert!(moved_at.elapsed() < Duration::from_secs(8));
 
     // The call is the same one: same SAS on both ends, no second handshake; it ends as set.
     let alice_rest = support::events_until_end(&alice, Duration::from_secs(20));
