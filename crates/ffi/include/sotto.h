@@ -22,7 +22,8 @@
 #define SOTTO_MAX_LINE_LEN 21871
 
 // Bytes in a buffer that holds any offer or answer line, its NUL included.
-// `sotto_prepared_answer` requires this much; an offer fits in it too.
+// `sotto_prepared_answer`, `sotto_call_restart_path` and `sotto_call_answer_path_restart`
+// require this much; an offer fits in it too.
 #define SOTTO_LINE_CAPACITY (SOTTO_MAX_LINE_LEN + 1)
 
 // What a function returned: `SOTTO_STATUS_OK` (0) or another non-negative outcome, or a
@@ -40,7 +41,8 @@ typedef enum sotto_status {
   // An argument cannot be used (an address that does not resolve, an unknown audio or video
   // spec, ...).
   SOTTO_STATUS_INVALID_ARGUMENT = -3,
-  // The call could not start (port in use, cache unreadable, device missing, ...).
+  // The call could not start (port in use, cache unreadable, device missing, ...), or a
+  // path restart could not (a socket error while gathering, ...).
   SOTTO_STATUS_START_FAILED = -4,
   // An internal error in sotto was caught before it reached the caller; please report it.
   SOTTO_STATUS_PANIC = -5,
@@ -394,6 +396,69 @@ struct sotto_call *sotto_prepared_accept(struct sotto_prepared *prepared, const 
 // # Safety
 // `prepared` is NULL or a live `sotto_prepared`, not used again afterwards.
 void sotto_prepared_free(struct sotto_prepared *prepared);
+
+// Starts moving the call to a new network path, for when this end's network changed and the
+// peer can no longer be reached: gathers this end's addresses again (as `sotto_call_prepare`
+// did, asking its STUN servers, so this may block up to 3 s) and writes a restart offer line
+// (starting `sotto1:offer:`) for the application to carry to the peer, and a NUL, into
+// `buf`, which holds `len` bytes. The peer passes it to `sotto_call_answer_path_restart`;
+// its answer goes to `sotto_call_accept_path_restart`. The call goes on meanwhile, with the
+// same keys and SAS; a `SOTTO_EVENT_KIND_CONNECTED` event reports the new path once found. A
+// new restart offer replaces one still waiting for its answer.
+//
+// Only for a call set up by offer and answer (`sotto_prepared_answer`,
+// `sotto_prepared_accept`). Every restart makes a new offer, so `len` must be at least
+// `SOTTO_LINE_CAPACITY` (checked first: a smaller buffer fails with nothing gathered and no
+// restart begun). `*needed` (unless `needed` is NULL) gets the bytes the line needed with
+// its NUL on success, and `SOTTO_LINE_CAPACITY` when the buffer was too small.
+//
+// Returns `SOTTO_STATUS_OK`, `SOTTO_STATUS_BUFFER_TOO_SMALL`,
+// `SOTTO_STATUS_INVALID_ARGUMENT` (a call from `sotto_call_start`, or one that has ended),
+// `SOTTO_STATUS_START_FAILED` (gathering failed) or another negative error;
+// `sotto_last_error` says why. May be called from any thread, also while another thread waits
+// in `sotto_call_next_event`.
+//
+// # Safety
+// `call` is NULL or a live `sotto_call`; `buf` is NULL or points to `len` writable bytes;
+// `needed` is NULL or points to a writable `size_t`.
+enum sotto_status sotto_call_restart_path(const struct sotto_call *call,
+                                          char *buf,
+                                          size_t len,
+                                          size_t *needed);
+
+// Answers the peer's restart offer line `offer` (from its `sotto_call_restart_path`; white
+// space in it is ignored): gathers this end's addresses again (this may block up to 3 s),
+// starts checking the new path and writes the answer line (starting `sotto1:answer:`) for
+// the application to carry back, and a NUL, into `answer_buf`, which holds `len` bytes. The
+// call goes on meanwhile; a `SOTTO_EVENT_KIND_CONNECTED` event reports the new path.
+//
+// The same buffer rule as `sotto_call_restart_path`: `len` must be at least
+// `SOTTO_LINE_CAPACITY` (checked first: a smaller buffer fails with nothing gathered and the
+// offer still to answer), and `*needed` likewise.
+// Returns `SOTTO_STATUS_OK`, `SOTTO_STATUS_BUFFER_TOO_SMALL`,
+// `SOTTO_STATUS_INVALID_ARGUMENT` (a line that is not a restart offer, or one this call
+// cannot answer; a call from `sotto_call_start`, or one that has ended; nothing changed
+// then), `SOTTO_STATUS_START_FAILED` or another negative error; `sotto_last_error` says why.
+//
+// # Safety
+// `call` is NULL or a live `sotto_call`; `offer` is NULL or NUL-terminated; `answer_buf` is
+// NULL or points to `len` writable bytes; `needed` is NULL or points to a writable `size_t`.
+enum sotto_status sotto_call_answer_path_restart(const struct sotto_call *call,
+                                                 const char *offer,
+                                                 char *answer_buf,
+                                                 size_t len,
+                                                 size_t *needed);
+
+// Takes the peer's answer line `answer` to this end's latest restart offer (white space in it
+// is ignored) and starts checking the new path; a `SOTTO_EVENT_KIND_CONNECTED` event reports
+// it once found. Returns `SOTTO_STATUS_OK`, `SOTTO_STATUS_INVALID_ARGUMENT` (a line that is
+// not an answer or does not fit the restart offer, which then keeps waiting for the right
+// one; no restart offer waiting; a call from `sotto_call_start`, or one that has ended) or
+// another negative error; `sotto_last_error` says why.
+//
+// # Safety
+// `call` is NULL or a live `sotto_call`; `answer` is NULL or NUL-terminated.
+enum sotto_status sotto_call_accept_path_restart(const struct sotto_call *call, const char *answer);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -36,6 +36,16 @@
 //! the caller's to free (`sotto_prepared_free`) or retry. `examples/c/messenger.c` is the
 //! whole program.
 //!
+//! When the network of one end changes (another Wi-Fi, a mobile network) such a call moves to
+//! a new path with a second, shorter exchange of lines, while it goes on (same keys, no new
+//! SAS); a second `SOTTO_EVENT_KIND_CONNECTED` on each end reports the new path:
+//!
+//! ```c
+//! sotto_call_restart_path(call, offer, sizeof offer, NULL);          /* send it to the peer */
+//! sotto_call_answer_path_restart(their_call, offer, answer, sizeof answer, NULL); /* the peer */
+//! sotto_call_accept_path_restart(call, answer);                      /* once it came back */
+//! ```
+//!
 //! Rules every function keeps: no Rust panic crosses into C (it becomes
 //! [`SottoStatus::Panic`]); a NULL pointer or a string that is not UTF-8 is an error code, not
 //! undefined behaviour; after any failure [`sotto_last_error`] says what went wrong and what to
@@ -45,6 +55,7 @@
 
 mod event;
 mod prepared;
+mod restart;
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
@@ -65,6 +76,9 @@ pub use prepared::{
     sotto_prepared_local_port, sotto_prepared_offer, sotto_prepared_stun_failure,
     sotto_prepared_stun_failure_count, SottoPrepared, SOTTO_LINE_CAPACITY, SOTTO_MAX_LINE_LEN,
 };
+pub use restart::{
+    sotto_call_accept_path_restart, sotto_call_answer_path_restart, sotto_call_restart_path,
+};
 
 /// What a function returned: `SOTTO_STATUS_OK` (0) or another non-negative outcome, or a
 /// negative error whose message `sotto_last_error` holds.
@@ -83,7 +97,8 @@ pub enum SottoStatus {
     /// An argument cannot be used (an address that does not resolve, an unknown audio or video
     /// spec, ...).
     InvalidArgument = -3,
-    /// The call could not start (port in use, cache unreadable, device missing, ...).
+    /// The call could not start (port in use, cache unreadable, device missing, ...), or a
+    /// path restart could not (a socket error while gathering, ...).
     StartFailed = -4,
     /// An internal error in sotto was caught before it reached the caller; please report it.
     Panic = -5,
@@ -105,6 +120,15 @@ pub struct SottoConfig {
 #[derive(Debug)]
 pub struct SottoCall {
     inner: Call,
+    /// Set up by offer and answer (`sotto_call_prepare`), so its path can be restarted.
+    negotiated: bool,
+}
+
+impl SottoCall {
+    /// Hands `inner` to C.
+    fn into_raw(inner: Call, negotiated: bool) -> *mut SottoCall {
+        Box::into_raw(Box::new(SottoCall { inner, negotiated }))
+    }
 }
 
 thread_local! {
@@ -467,7 +491,7 @@ pub unsafe extern "C" fn sotto_call_start(config: *mut SottoConfig) -> *mut Sott
         let config = unsafe { take_config(config)? };
         let call = Call::start(config.inner)
             .map_err(|e| Failure::new(SottoStatus::StartFailed, e.to_string()))?;
-        Ok(Box::into_raw(Box::new(SottoCall { inner: call })))
+        Ok(SottoCall::into_raw(call, false))
     })
 }
 

@@ -25,7 +25,8 @@ use crate::{
 /// most (`sotto::signal::MAX_LINE_LEN`).
 pub const SOTTO_MAX_LINE_LEN: usize = 21871;
 /// Bytes in a buffer that holds any offer or answer line, its NUL included.
-/// `sotto_prepared_answer` requires this much; an offer fits in it too.
+/// `sotto_prepared_answer`, `sotto_call_restart_path` and `sotto_call_answer_path_restart`
+/// require this much; an offer fits in it too.
 pub const SOTTO_LINE_CAPACITY: usize = SOTTO_MAX_LINE_LEN + 1;
 
 // The header needs a literal; this keeps it the engine's figure.
@@ -83,7 +84,7 @@ pub(crate) fn parse_stun_servers(list: &str) -> Result<Vec<SocketAddr>, Failure>
 /// # Safety
 /// `buf` is NULL or points to `len` writable bytes; `needed` is NULL or points to a writable
 /// `size_t`.
-unsafe fn write_text(
+pub(crate) unsafe fn write_text(
     text: &str,
     buf: *mut c_char,
     len: usize,
@@ -123,6 +124,57 @@ unsafe fn write_text(
         buf.add(text.len()).write(0);
     }
     Ok(SottoStatus::Ok)
+}
+
+/// Refuses a buffer that might not hold the line the engine is about to make (`buf_name`
+/// holding `what`), before anything is asked of the engine: making it has side effects
+/// (a started call, gathered candidates), so a line that then did not fit would be lost.
+/// `*needed`, unless NULL, gets `SOTTO_LINE_CAPACITY` when the buffer is too small.
+///
+/// # Safety
+/// `needed` is NULL or points to a writable `size_t`.
+pub(crate) unsafe fn require_line_capacity(
+    buf: *const c_char,
+    len: usize,
+    needed: *mut usize,
+    buf_name: &str,
+    what: &str,
+) -> Result<(), Failure> {
+    if buf.is_null() {
+        return Err(Failure::new(
+            SottoStatus::NullPointer,
+            format!("{buf_name} is NULL; pass a buffer of SOTTO_LINE_CAPACITY bytes"),
+        ));
+    }
+    if len < SOTTO_LINE_CAPACITY {
+        if !needed.is_null() {
+            // SAFETY: not NULL, and the caller promises a writable size_t.
+            unsafe { needed.write(SOTTO_LINE_CAPACITY) };
+        }
+        return Err(Failure::new(
+            SottoStatus::BufferTooSmall,
+            format!(
+                "{buf_name} holds {len} bytes; {what} may need up to \
+                 SOTTO_LINE_CAPACITY ({SOTTO_LINE_CAPACITY}); nothing was started"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a line of ours longer than any peer reads (an SDP over 16 KiB): the peer could
+/// never use it, so it is not handed out.
+pub(crate) fn readable_by_peer(line: &str, what: &str) -> Result<(), Failure> {
+    if line.len() > SOTTO_MAX_LINE_LEN {
+        return Err(Failure::new(
+            SottoStatus::StartFailed,
+            format!(
+                "{what} came out {} bytes long, more than a peer reads",
+                line.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Prepares a call set up by offer and answer (`sotto_prepared_offer` and then
@@ -326,25 +378,8 @@ pub unsafe extern "C" fn sotto_prepared_answer(
         // NUL-terminated string (or NULL), read only within this call.
         let (handle, offer) =
             unsafe { (handle_mut(prepared, "prepared")?, str_arg(offer, "offer")?) };
-        if answer_buf.is_null() {
-            return Err(Failure::new(
-                SottoStatus::NullPointer,
-                "answer_buf is NULL; pass a buffer of SOTTO_LINE_CAPACITY bytes",
-            ));
-        }
-        if len < SOTTO_LINE_CAPACITY {
-            if !needed.is_null() {
-                // SAFETY: not NULL, and the caller promises a writable size_t.
-                unsafe { needed.write(SOTTO_LINE_CAPACITY) };
-            }
-            return Err(Failure::new(
-                SottoStatus::BufferTooSmall,
-                format!(
-                    "answer_buf holds {len} bytes; an answer may need up to \
-                     SOTTO_LINE_CAPACITY ({SOTTO_LINE_CAPACITY}); nothing was started"
-                ),
-            ));
-        }
+        // SAFETY: needed is NULL or writable, as the caller promises.
+        unsafe { require_line_capacity(answer_buf, len, needed, "answer_buf", "an answer") }?;
         handle.get()?;
         // Read it before the engine takes the prepared call, so a garbled paste leaves it
         // usable for the next try.
@@ -355,18 +390,12 @@ pub unsafe extern "C" fn sotto_prepared_answer(
             )
         })?;
         let (call, answer) = start_with(handle, |p| p.answer(offer))?;
-        if answer.len() > SOTTO_MAX_LINE_LEN {
-            // Longer than any peer reads (an SDP over 16 KiB): the call could never be set up.
+        if let Err(mut failure) = readable_by_peer(&answer, "the answer") {
+            // The call could never be set up.
             call.hang_up();
             let _ = call.wait();
-            return Err(Failure::new(
-                SottoStatus::StartFailed,
-                format!(
-                    "the answer came out {} bytes long, more than a peer reads; \
-                     this prepared call is used up",
-                    answer.len()
-                ),
-            ));
+            failure.message.push_str("; this prepared call is used up");
+            return Err(failure);
         }
         // SAFETY: answer_buf holds len >= SOTTO_LINE_CAPACITY bytes, enough for the answer and
         // its NUL, and needed is NULL or writable, as promised.
@@ -374,7 +403,7 @@ pub unsafe extern "C" fn sotto_prepared_answer(
         // SAFETY: a live handle from Box::into_raw in sotto_call_prepare, which the caller gives
         // up on success; `handle` is not used after this.
         drop(unsafe { Box::from_raw(prepared) });
-        Ok(Box::into_raw(Box::new(SottoCall { inner: call })))
+        Ok(SottoCall::into_raw(call, true))
     })
 }
 
@@ -415,7 +444,7 @@ pub unsafe extern "C" fn sotto_prepared_accept(
         // SAFETY: a live handle from Box::into_raw in sotto_call_prepare, which the caller gives
         // up on success; `handle` is not used after this.
         drop(unsafe { Box::from_raw(prepared) });
-        Ok(Box::into_raw(Box::new(SottoCall { inner: call })))
+        Ok(SottoCall::into_raw(call, true))
     })
 }
 

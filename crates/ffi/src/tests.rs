@@ -289,8 +289,19 @@ impl Scratch {
 
     /// Prepares a call on loopback through the ABI.
     fn prepare(&self, name: &str, stun_servers: Option<&CStr>) -> *mut SottoPrepared {
+        self.prepare_with(name, stun_servers, |_| {})
+    }
+
+    /// Prepares a call on loopback through the ABI, its config first changed by `configure`.
+    fn prepare_with(
+        &self,
+        name: &str,
+        stun_servers: Option<&CStr>,
+        configure: impl FnOnce(*mut SottoConfig),
+    ) -> *mut SottoPrepared {
         let config = new_config(c"127.0.0.1:0", None, &self.cache(name));
         assert!(!config.is_null(), "{}", last_error());
+        configure(config);
         // SAFETY: a live config, consumed here; a NUL-terminated list or NULL.
         let prepared =
             unsafe { sotto_call_prepare(config, stun_servers.map_or(ptr::null(), CStr::as_ptr)) };
@@ -684,4 +695,360 @@ fn path_events_and_the_no_path_end_reach_c() {
     assert_eq!(SottoEndReason::Failed as c_int, 6);
     assert_eq!(SottoEndReason::NoPath as c_int, 7);
     assert_eq!(SottoStatus::Panic as c_int, -5);
+}
+
+#[test]
+fn restart_entry_points_refuse_null_and_bad_utf8() {
+    let scratch = Scratch::new("restart-null");
+    let mut buf = vec![0 as c_char; SOTTO_LINE_CAPACITY];
+    let mut needed = 0usize;
+    // SAFETY: NULL handles, which each function must refuse without touching memory; then a
+    // live call, freed once, with buffers of the lengths passed.
+    unsafe {
+        assert_eq!(
+            sotto_call_restart_path(ptr::null(), buf.as_mut_ptr(), buf.len(), &mut needed),
+            SottoStatus::NullPointer
+        );
+        assert!(last_error().contains("call is NULL"), "{}", last_error());
+        assert_eq!(
+            sotto_call_answer_path_restart(
+                ptr::null(),
+                c"sotto1:offer:x".as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut needed
+            ),
+            SottoStatus::NullPointer
+        );
+        assert!(last_error().contains("call is NULL"), "{}", last_error());
+        assert_eq!(
+            sotto_call_accept_path_restart(ptr::null(), c"sotto1:answer:x".as_ptr()),
+            SottoStatus::NullPointer
+        );
+        assert!(last_error().contains("call is NULL"), "{}", last_error());
+
+        let config = new_config(c"127.0.0.1:0", None, &scratch.cache("restart-null"));
+        let call = sotto_call_start(config);
+        assert!(!call.is_null(), "{}", last_error());
+        let answer_with = |offer: *const c_char, buf: &mut [c_char], needed: &mut usize| {
+            sotto_call_answer_path_restart(call, offer, buf.as_mut_ptr(), buf.len(), needed)
+        };
+        assert_eq!(
+            answer_with(ptr::null(), &mut buf, &mut needed),
+            SottoStatus::NullPointer
+        );
+        assert!(last_error().contains("offer is NULL"), "{}", last_error());
+        assert_eq!(
+            answer_with(c"sotto1:offer:\xff".as_ptr(), &mut buf, &mut needed),
+            SottoStatus::InvalidUtf8
+        );
+        assert!(
+            last_error().contains("offer is not valid UTF-8"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(
+            sotto_call_accept_path_restart(call, ptr::null()),
+            SottoStatus::NullPointer
+        );
+        assert!(last_error().contains("answer is NULL"), "{}", last_error());
+        assert_eq!(
+            sotto_call_accept_path_restart(call, c"sotto1:answer:\xfe".as_ptr()),
+            SottoStatus::InvalidUtf8
+        );
+        assert!(
+            last_error().contains("answer is not valid UTF-8"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(sotto_call_hang_up(call), SottoStatus::Ok);
+        assert_eq!(
+            sotto_call_wait_and_free(call),
+            SottoEndReason::HungUp as c_int
+        );
+    }
+}
+
+#[test]
+fn a_call_started_with_an_address_refuses_a_path_restart() {
+    let scratch = Scratch::new("restart-started");
+    let mut buf = vec![0x55 as c_char; SOTTO_LINE_CAPACITY];
+    let mut needed = 7usize;
+    let config = new_config(c"127.0.0.1:0", None, &scratch.cache("restart-started"));
+    // SAFETY: a live config, consumed here, and a live call, freed once; buffers of the
+    // lengths passed.
+    unsafe {
+        let call = sotto_call_start(config);
+        assert!(!call.is_null(), "{}", last_error());
+        assert_eq!(
+            sotto_call_restart_path(call, buf.as_mut_ptr(), buf.len(), &mut needed),
+            SottoStatus::InvalidArgument
+        );
+        assert!(
+            last_error().contains("sotto_call_prepare"),
+            "{}",
+            last_error()
+        );
+        assert!(
+            last_error().contains("can restart its path"),
+            "{}",
+            last_error()
+        );
+        // Refused before anything was written.
+        assert_eq!((buf[0], needed), (0x55, 7));
+        assert_eq!(
+            sotto_call_answer_path_restart(
+                call,
+                c"sotto1:offer:x".as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut needed
+            ),
+            SottoStatus::InvalidArgument
+        );
+        assert!(
+            last_error().contains("sotto_call_prepare"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(
+            sotto_call_accept_path_restart(call, c"sotto1:answer:x".as_ptr()),
+            SottoStatus::InvalidArgument
+        );
+        assert!(
+            last_error().contains("sotto_call_prepare"),
+            "{}",
+            last_error()
+        );
+        // The call itself is unharmed.
+        let mut event = SottoEvent::empty(SottoEventKind::None);
+        assert_eq!(
+            sotto_call_next_event(call, 0, &mut event),
+            SottoStatus::NoEvent
+        );
+        assert_eq!(sotto_call_hang_up(call), SottoStatus::Ok);
+        assert_eq!(
+            sotto_call_wait_and_free(call),
+            SottoEndReason::HungUp as c_int
+        );
+    }
+}
+
+/// Events of `call` until one that `wanted` picks (within 15 s); every event is kept in `seen`.
+///
+/// # Safety
+/// `call` is a live call.
+unsafe fn wait_for(
+    call: *const SottoCall,
+    seen: &mut Vec<SottoEvent>,
+    wanted: impl Fn(&SottoEvent) -> bool,
+) -> SottoEvent {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut event = SottoEvent::empty(SottoEventKind::None);
+    while std::time::Instant::now() < deadline {
+        // SAFETY: a live call (the caller's promise) and an event to fill.
+        match unsafe { sotto_call_next_event(call, 100, &mut event) } {
+            SottoStatus::Ok => {
+                seen.push(event);
+                if wanted(&event) {
+                    return event;
+                }
+                let kinds: Vec<_> = seen.iter().map(|e| e.kind).collect();
+                assert_ne!(event.kind, SottoEventKind::Ended, "{kinds:?}");
+            }
+            SottoStatus::NoEvent => {}
+            other => panic!("{other:?}: {}", last_error()),
+        }
+    }
+    let kinds: Vec<_> = seen.iter().map(|e| e.kind).collect();
+    panic!("not within 15 s; saw {kinds:?}");
+}
+
+fn count(seen: &[SottoEvent], kind: SottoEventKind) -> usize {
+    seen.iter().filter(|e| e.kind == kind).count()
+}
+
+#[test]
+fn a_path_restart_through_the_abi_reconnects_a_running_call() {
+    let scratch = Scratch::new("restart");
+    let with_tone = |config: *mut SottoConfig| {
+        // SAFETY: a live config from sotto_config_new.
+        unsafe {
+            assert_eq!(
+                sotto_config_set_audio(config, c"tone".as_ptr(), ptr::null()),
+                SottoStatus::Ok
+            );
+            (*config).inner.stats_interval = Duration::from_millis(250);
+        }
+    };
+    let alice = scratch.prepare_with("restart-alice", None, with_tone);
+    let bob = scratch.prepare_with("restart-bob", None, with_tone);
+    let offer = offer_of(alice);
+    let mut line = vec![0 as c_char; SOTTO_LINE_CAPACITY];
+    let mut small = vec![0x55 as c_char; SOTTO_LINE_CAPACITY - 1];
+    let mut needed = 0usize;
+    let (mut alice_seen, mut bob_seen) = (Vec::new(), Vec::new());
+    // SAFETY: live prepared calls taken over by answer and accept; live calls, each freed
+    // once; buffers of the lengths passed.
+    unsafe {
+        let bob_call = sotto_prepared_answer(
+            bob,
+            offer.as_ptr(),
+            line.as_mut_ptr(),
+            line.len(),
+            &mut needed,
+        );
+        assert!(!bob_call.is_null(), "{}", last_error());
+        let first_answer = CString::new(text_of(&line)).expect("no NUL");
+        let alice_call = sotto_prepared_accept(alice, first_answer.as_ptr());
+        assert!(!alice_call.is_null(), "{}", last_error());
+        let (alice_port, bob_port) = (
+            sotto_call_local_port(alice_call),
+            sotto_call_local_port(bob_call),
+        );
+        let secure = |e: &SottoEvent| e.kind == SottoEventKind::Secure;
+        wait_for(alice_call, &mut alice_seen, secure);
+        wait_for(bob_call, &mut bob_seen, secure);
+
+        // A buffer that might be too small is refused before anything is gathered: no restart
+        // offer waits for an answer afterwards.
+        assert_eq!(
+            sotto_call_restart_path(alice_call, small.as_mut_ptr(), small.len(), &mut needed),
+            SottoStatus::BufferTooSmall
+        );
+        assert_eq!(needed, SOTTO_LINE_CAPACITY);
+        assert_eq!(small[0], 0x55, "nothing written");
+        assert!(
+            last_error().contains("nothing was started"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(
+            sotto_call_restart_path(
+                alice_call,
+                ptr::null_mut(),
+                SOTTO_LINE_CAPACITY,
+                &mut needed
+            ),
+            SottoStatus::NullPointer
+        );
+        assert!(last_error().contains("buf is NULL"), "{}", last_error());
+        assert_eq!(
+            sotto_call_accept_path_restart(alice_call, first_answer.as_ptr()),
+            SottoStatus::InvalidArgument
+        );
+        assert!(
+            last_error().contains("no path restart is waiting"),
+            "{}",
+            last_error()
+        );
+        // Bob's buffer is checked before his engine reads the line: a garbled one with a small
+        // buffer is refused for the buffer.
+        let answer_with = |offer: &CStr, buf: &mut [c_char], needed: &mut usize| {
+            sotto_call_answer_path_restart(
+                bob_call,
+                offer.as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                needed,
+            )
+        };
+        assert_eq!(
+            answer_with(c"hello bob", &mut small, &mut needed),
+            SottoStatus::BufferTooSmall
+        );
+        assert_eq!(needed, SOTTO_LINE_CAPACITY);
+        assert_eq!(
+            answer_with(c"hello bob", &mut line, &mut needed),
+            SottoStatus::InvalidArgument
+        );
+        assert!(
+            last_error().contains("the restart offer cannot be answered"),
+            "{}",
+            last_error()
+        );
+
+        // The restart itself, every line through the C functions.
+        assert_eq!(
+            sotto_call_restart_path(alice_call, line.as_mut_ptr(), line.len(), &mut needed),
+            SottoStatus::Ok,
+            "{}",
+            last_error()
+        );
+        let restart_offer = text_of(&line);
+        assert!(
+            restart_offer.starts_with("sotto1:offer:"),
+            "{restart_offer}"
+        );
+        assert_eq!(restart_offer.len() + 1, needed);
+        assert_ne!(restart_offer, offer.to_str().expect("ascii"), "a new offer");
+        let restart_offer = CString::new(restart_offer).expect("no NUL");
+        assert_eq!(
+            answer_with(&restart_offer, &mut line, &mut needed),
+            SottoStatus::Ok,
+            "{}",
+            last_error()
+        );
+        let restart_answer = text_of(&line);
+        assert!(
+            restart_answer.starts_with("sotto1:answer:"),
+            "{restart_answer}"
+        );
+        assert_eq!(restart_answer.len() + 1, needed);
+        let restart_answer = CString::new(restart_answer).expect("no NUL");
+        // An offer where the answer belongs is refused, and the restart offer keeps waiting.
+        assert_eq!(
+            sotto_call_accept_path_restart(alice_call, restart_offer.as_ptr()),
+            SottoStatus::InvalidArgument
+        );
+        assert!(
+            last_error().contains("the restart answer cannot be taken"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(
+            sotto_call_accept_path_restart(alice_call, restart_answer.as_ptr()),
+            SottoStatus::Ok,
+            "{}",
+            last_error()
+        );
+
+        // Each end reports the path found again, and audio keeps arriving on it.
+        let connected = |e: &SottoEvent| e.kind == SottoEventKind::Connected;
+        for (call, seen, peer_port) in [
+            (alice_call, &mut alice_seen, bob_port),
+            (bob_call, &mut bob_seen, alice_port),
+        ] {
+            let before = count(seen, SottoEventKind::Connected);
+            let event = wait_for(call, seen, connected);
+            assert_eq!(before, 1);
+            assert_eq!(text_of(&event.text), format!("127.0.0.1:{peer_port}"));
+            let stats = |e: &SottoEvent| e.kind == SottoEventKind::Stats;
+            let first = wait_for(call, seen, stats).packets_received;
+            wait_for(call, seen, |e| stats(e) && e.packets_received > first + 25);
+        }
+
+        // Still the same call: one handshake, one SAS, the same on both ends; it ends well.
+        assert_eq!(sotto_call_hang_up(alice_call), SottoStatus::Ok);
+        let ended = |e: &SottoEvent| e.kind == SottoEventKind::Ended;
+        let alice_end = wait_for(alice_call, &mut alice_seen, ended);
+        let bob_end = wait_for(bob_call, &mut bob_seen, ended);
+        assert_eq!(alice_end.end_reason, SottoEndReason::HungUp);
+        assert_eq!(bob_end.end_reason, SottoEndReason::PeerHungUp);
+        for call in [alice_call, bob_call] {
+            let reason = sotto_call_wait_and_free(call);
+            assert_eq!(sotto_end_reason_ended_well(reason), 1, "{reason}");
+        }
+        for seen in [&alice_seen, &bob_seen] {
+            assert_eq!(count(seen, SottoEventKind::Connected), 2);
+            assert_eq!(count(seen, SottoEventKind::Secure), 1);
+            assert_eq!(count(seen, SottoEventKind::Sas), 1);
+        }
+        let sas = |seen: &[SottoEvent]| {
+            seen.iter()
+                .find(|e| e.kind == SottoEventKind::Sas)
+                .map(|e| text_of(&e.sas))
+        };
+        assert_eq!(sas(&alice_seen), sas(&bob_seen));
+    }
 }

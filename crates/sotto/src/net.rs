@@ -621,7 +621,7 @@ impl Net {
         let ice = self.ice.as_mut().ok_or_else(not_negotiated)?;
         let Some((local, offer)) = &ice.restart else {
             return Err(Error::Config(
-                "no path restart is waiting for an answer; call restart_path first".to_owned(),
+                "no path restart is waiting for an answer; make a restart offer first".to_owned(),
             ));
         };
         let negotiated = offer.accept(&answer)?;

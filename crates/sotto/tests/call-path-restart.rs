@@ -168,7 +168,7 @@ fn only_a_negotiated_call_can_restart_and_an_answer_needs_an_offer() {
     let err = alice
         .accept_path_restart(&answer)
         .expect_err("no restart offer was made");
-    assert!(err.to_string().contains("restart_path"), "{err}");
+    assert!(err.to_string().contains("restart offer first"), "{err}");
     let err = bob
         .answer_path_restart("sotto1:offer:garbage")
         .expect_err("garbage");
