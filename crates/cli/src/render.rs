@@ -107,6 +107,11 @@ impl Printer {
                     "path found: {local} <-> {remote}; securing the call with ZRTP..."
                 ));
             }
+            CallEvent::PeerQuiet { silent } => self.note(&format!(
+                "nothing from your peer for {:.0} s: a network may have changed (after \
+                 `sotto invite`/`join`, type `restart`)",
+                silent.as_secs_f64()
+            )),
             CallEvent::HelloHashMismatch { from } => {
                 self.close_line();
                 println!("{}", hello_hash_warning(*from));
@@ -193,6 +198,10 @@ pub fn event_json(event: &CallEvent) -> Option<Value> {
             "event": "connected",
             "local": local.to_string(),
             "remote": remote.to_string(),
+        }),
+        CallEvent::PeerQuiet { silent } => json!({
+            "event": "peer_quiet",
+            "silent_ms": silent.as_secs_f64() * 1000.0,
         }),
         CallEvent::HelloHashMismatch { from } => json!({
             "event": "hello_hash_mismatch",
@@ -613,6 +622,37 @@ mod tests {
         assert_eq!(
             event_json(&CallEvent::Ended(EndReason::PeerGone)),
             Some(json!({"event": "ended", "reason": "peer gone", "ok": true}))
+        );
+    }
+
+    #[test]
+    fn path_events_become_json() {
+        let (local, remote) = (
+            "10.0.1.2:5004".parse().expect("addr"),
+            "198.18.2.2:6000".parse().expect("addr"),
+        );
+        assert_eq!(
+            event_json(&CallEvent::Connected { local, remote }),
+            Some(
+                json!({"event": "connected", "local": "10.0.1.2:5004", "remote": "198.18.2.2:6000"})
+            )
+        );
+        assert_eq!(
+            event_json(&CallEvent::PeerQuiet {
+                silent: Duration::from_millis(3250)
+            }),
+            Some(json!({"event": "peer_quiet", "silent_ms": 3250.0}))
+        );
+        assert_eq!(
+            event_json(&CallEvent::HelloHashMismatch { from: remote }),
+            Some(json!({"event": "hello_hash_mismatch", "from": "198.18.2.2:6000"}))
+        );
+        let no_path = EndReason::NoPath("nobody answered".to_owned());
+        assert_eq!(
+            event_json(&CallEvent::Ended(no_path)),
+            Some(
+                json!({"event": "ended", "reason": "no path to the peer: nobody answered", "ok": false})
+            )
         );
     }
 }

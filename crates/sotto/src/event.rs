@@ -42,6 +42,14 @@ pub enum CallEvent {
         /// Where the Hello came from.
         from: SocketAddr,
     },
+    /// Nothing has arrived from the peer for `silent` (3 s) in a secure call: its network, or
+    /// ours, may have changed under the call. A call set up by offer and answer can move to a
+    /// new path ([`Call::restart_path`](crate::Call::restart_path)); otherwise the call ends
+    /// with [`EndReason::PeerGone`] once `peer_timeout` passes. Comes once per quiet spell.
+    PeerQuiet {
+        /// How long nothing has arrived.
+        silent: Duration,
+    },
     /// ZRTP completed; SRTP media flows from now on (and never before).
     Secure {
         /// Which end sent the Commit.

@@ -33,6 +33,9 @@ use crate::{CallConfig, CallEvent, CallStats, EndReason};
 /// RTCP report interval (RFC 3550's 5 s minimum, without the randomisation: one stream, two
 /// members). The first report goes after half of it.
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
+/// Nothing from the peer for this long is worth telling the application (Opus DTX still sends
+/// a frame every 400 ms, RTCP every 5 s): see [`CallEvent::PeerQuiet`].
+const PEER_QUIET: Duration = Duration::from_secs(3);
 /// The longest the thread blocks even without a deadline, in case a wake-up datagram is lost.
 const MAX_WAIT: Duration = Duration::from_secs(1);
 /// Receive buffer: larger than any datagram a peer of ours sends.
@@ -145,6 +148,8 @@ struct Media {
     rx_stats: Option<ReceiveStats>,
     secure_at: Instant,
     last_heard: Instant,
+    /// The `last_heard` a [`CallEvent::PeerQuiet`] was emitted for: once per quiet spell.
+    quiet_reported: Option<Instant>,
     next_rtcp: Instant,
     next_stats: Instant,
     rtt: Option<Duration>,
@@ -407,6 +412,7 @@ impl Net {
             rx_stats: None,
             secure_at: now,
             last_heard: now,
+            quiet_reported: None,
             next_rtcp: now + RTCP_INTERVAL / 2,
             next_stats: now + self.stats_interval,
             rtt: None,
@@ -445,6 +451,15 @@ impl Net {
         if now >= media.last_heard + self.peer_timeout {
             return Some(EndReason::PeerGone);
         }
+        let quiet = |m: &&mut Media| m.quiet_due().is_some_and(|due| due <= now);
+        if let Some(media) = self.media.as_mut().filter(quiet) {
+            media.quiet_reported = Some(media.last_heard);
+            let silent = now.saturating_duration_since(media.last_heard);
+            let _ = self.events.send(CallEvent::PeerQuiet { silent });
+        }
+        let Some(media) = &self.media else {
+            return None;
+        };
         if self.duration.is_some_and(|d| now >= media.secure_at + d) {
             return Some(EndReason::DurationReached);
         }
@@ -498,7 +513,11 @@ impl Net {
         if let Some(media) = &self.media {
             deadlines = [
                 self.link.deadline(),
-                Some(media.last_heard + self.peer_timeout),
+                media
+                    .quiet_due()
+                    .into_iter()
+                    .chain([media.last_heard + self.peer_timeout])
+                    .min(),
                 Some(media.next_rtcp.min(media.next_stats)),
                 self.duration.map(|d| media.secure_at + d),
                 self.video.as_ref().and_then(VideoNet::deadline),
@@ -852,6 +871,11 @@ impl Net {
 }
 
 impl Media {
+    /// When the current quiet spell is to be reported; `None` once it has been.
+    fn quiet_due(&self) -> Option<Instant> {
+        (self.quiet_reported != Some(self.last_heard)).then(|| self.last_heard + PEER_QUIET)
+    }
+
     /// Handles an audio packet; returns its RTP timestamp if it went to the jitter buffer.
     fn handle_rtp(
         &mut self,

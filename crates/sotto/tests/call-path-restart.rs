@@ -2,7 +2,8 @@
 //! changing under it: its router gets a new public address, the old path is dead in both
 //! directions (the peer's NAT lets nothing in from the new address), and a path restart (a new
 //! offer and answer carried by the application) moves the running call to the new path
-//! without a new handshake. Where namespaces are not permitted the test says so and skips.
+//! without a new handshake; both ends are told when their peer goes quiet. Where namespaces
+//! are not permitted the test says so and skips.
 
 #[path = "support/call.rs"]
 mod support;
@@ -83,7 +84,7 @@ fn a_path_restart_moves_a_running_call_to_the_callers_new_address() {
         }
         Err(e) => panic!("{e}"),
     };
-    let alice = prepare(&lab, Host::A, Some(Duration::from_secs(8)));
+    let alice = prepare(&lab, Host::A, Some(Duration::from_secs(12)));
     let bob = prepare(&lab, Host::B, None);
     let offer = alice.offer().expect("offer");
     let (bob, answer) = bob.answer(&offer).expect("bob answers");
@@ -103,6 +104,13 @@ fn a_path_restart_moves_a_running_call_to_the_callers_new_address() {
             0,
             "{seen:?}"
         );
+    }
+    // Both ends are told their peer went quiet: the application's cue to restart.
+    for (call, seen) in [(&bob, &mut bob_seen), (&alice, &mut alice_seen)] {
+        let quiet = |e: &CallEvent| matches!(e, CallEvent::PeerQuiet { .. }).then_some(());
+        if !seen.iter().any(|e| quiet(e).is_some()) {
+            wait_for(call, seen, Duration::from_secs(5), quiet);
+        }
     }
     let restart = alice.restart_path().expect("restart offer");
     assert!(restart.starts_with("sotto1:offer:"), "{restart}");
