@@ -86,6 +86,11 @@ typedef enum sotto_event_kind {
   // was refused; the call goes on only if the real peer's Hello follows. `text` (where it
   // came from).
   SOTTO_EVENT_KIND_HELLO_HASH_MISMATCH = 10,
+  // Nothing has arrived from the peer for 3 s in a secure call: a network may have changed
+  // under it. A call from `sotto_call_prepare` can move to a new path
+  // (`sotto_call_restart_path`); otherwise it ends by itself if nothing comes. Once per quiet
+  // spell; no fields.
+  SOTTO_EVENT_KIND_PEER_QUIET = 11,
 } sotto_event_kind;
 
 // Why a call ended.

@@ -45,6 +45,11 @@ pub enum SottoEventKind {
     /// was refused; the call goes on only if the real peer's Hello follows. `text` (where it
     /// came from).
     HelloHashMismatch = 10,
+    /// Nothing has arrived from the peer for 3 s in a secure call: a network may have changed
+    /// under it. A call from `sotto_call_prepare` can move to a new path
+    /// (`sotto_call_restart_path`); otherwise it ends by itself if nothing comes. Once per quiet
+    /// spell; no fields.
+    PeerQuiet = 11,
 }
 
 /// Why a call ended.
@@ -202,6 +207,7 @@ impl SottoEvent {
                 copy_text(&mut out.text, &remote.to_string());
                 out
             }
+            CallEvent::PeerQuiet { .. } => Self::empty(SottoEventKind::PeerQuiet),
             CallEvent::HelloHashMismatch { from } => {
                 let mut out = Self::empty(SottoEventKind::HelloHashMismatch);
                 copy_text(&mut out.text, &from.to_string());

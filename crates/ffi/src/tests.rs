@@ -684,6 +684,10 @@ fn path_events_and_the_no_path_end_reach_c() {
     )));
     assert_eq!(event.end_reason, SottoEndReason::NoPath);
     assert_eq!(text_of(&event.text), "no path to the peer: nobody answered");
+    let event = SottoEvent::from_event(&sotto::CallEvent::PeerQuiet {
+        silent: std::time::Duration::from_secs(3),
+    });
+    assert_eq!(event.kind, SottoEventKind::PeerQuiet);
     assert_eq!(
         sotto_end_reason_ended_well(SottoEndReason::NoPath as c_int),
         0
@@ -692,6 +696,7 @@ fn path_events_and_the_no_path_end_reach_c() {
     assert_eq!(SottoEventKind::Other as c_int, 8);
     assert_eq!(SottoEventKind::Connected as c_int, 9);
     assert_eq!(SottoEventKind::HelloHashMismatch as c_int, 10);
+    assert_eq!(SottoEventKind::PeerQuiet as c_int, 11);
     assert_eq!(SottoEndReason::Failed as c_int, 6);
     assert_eq!(SottoEndReason::NoPath as c_int, 7);
     assert_eq!(SottoStatus::Panic as c_int, -5);
