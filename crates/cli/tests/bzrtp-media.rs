@@ -11,8 +11,8 @@ mod libsrtp;
 #[path = "support/output.rs"]
 mod output;
 
-use output::{event, json_events, wait_bounded, wait_for_port};
-use std::io::{BufReader, Read as _};
+use output::{event, json_events, start_listener, wait_bounded};
+use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -239,16 +239,11 @@ fn sotto_calls_a_bzrtp_responder_and_bzrtps_keys_decrypt_its_media() {
 #[test]
 fn bzrtp_calls_sotto_listen_and_bzrtps_keys_decrypt_its_media() {
     let dir = temp_dir("listen");
-    let mut listener = sotto()
-        .args(["listen", "--port", "0"])
-        .args(call_args(&dir.join("sotto.sqlite")))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sotto listen starts");
-    let mut stderr = BufReader::new(listener.stderr.take().expect("piped"));
-    let port = wait_for_port(&mut stderr);
+    let (mut listener, mut stderr, port) = start_listener(
+        sotto()
+            .args(["listen", "--port", "0"])
+            .args(call_args(&dir.join("sotto.sqlite"))),
+    );
     // bzrtp offers AES-256 and 80-bit tags first and, as initiator, picks them.
     let peer = BzrtpPeer::spawn(&PeerConfig {
         remote_port: port,

@@ -8,13 +8,13 @@ mod output;
 #[path = "support/relay.rs"]
 mod relay;
 
-use std::io::{BufReader, Read as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use output::{event, json_events, wait_bounded, wait_for_port};
+use output::{event, json_events, start_listener, wait_bounded};
 use relay::Relay;
 use serde_json::Value;
 use sotto_media::video::{psnr, read_frame_index, PatternSource, Y4mSource};
@@ -84,17 +84,12 @@ fn video_call(dir: &Path, duration_s: u32, relay_flags: Option<&[&str]>) -> Vide
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let received = dir.join("received.y4m");
-    let mut listener = sotto()
-        .args(["listen", "--port", "0", "--video-out", utf8(&received)])
-        .args(["--audio-in", "tone", "--audio-out", "none", "--json"])
-        .args(["--cache", utf8(&dir.join("listen.sqlite"))])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("listener starts");
-    let mut listener_stderr = BufReader::new(listener.stderr.take().expect("piped"));
-    let port = wait_for_port(&mut listener_stderr);
+    let (listener, mut listener_stderr, port) = start_listener(
+        sotto()
+            .args(["listen", "--port", "0", "--video-out", utf8(&received)])
+            .args(["--audio-in", "tone", "--audio-out", "none", "--json"])
+            .args(["--cache", utf8(&dir.join("listen.sqlite"))]),
+    );
     let listen_addr = ([127, 0, 0, 1], port).into();
     let relay = relay_flags.map(|flags| Relay::start(listen_addr, flags));
     let target = relay.as_ref().map_or(listen_addr, |r| r.listen);

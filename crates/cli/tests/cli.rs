@@ -6,9 +6,9 @@ mod output;
 #[path = "support/relay.rs"]
 mod relay;
 
-use output::{event, json_events, read_wav, wait_for_port};
+use output::{event, json_events, read_wav, start_listener};
 use relay::Relay;
-use std::io::{BufReader, Read as _};
+use std::io::Read as _;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -346,16 +346,12 @@ fn two_processes_agree_on_the_sas_and_hear_each_other() {
             cache,
         ]
     };
-    let mut listener = sotto()
-        .args(["listen", "--port", "0"])
-        .args(common("tone", path("listen.sqlite"), path("listen.wav")))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("listener starts");
-    let mut listener_stderr = BufReader::new(listener.stderr.take().expect("piped"));
-    let port = wait_for_port(&mut listener_stderr);
+    let (listener, mut listener_stderr, port) =
+        start_listener(sotto().args(["listen", "--port", "0"]).args(common(
+            "tone",
+            path("listen.sqlite"),
+            path("listen.wav"),
+        )));
 
     let caller = sotto()
         .args(["call", &format!("127.0.0.1:{port}")])

@@ -3,7 +3,7 @@
 //! wrote.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Child, ChildStderr, Output};
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -25,8 +25,23 @@ pub fn event<'a>(events: &'a [Value], name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} event in {events:?}"))
 }
 
+/// Starts a `sotto listen` command line (stdin closed, stdout and stderr piped) and reads its
+/// stderr until it names its port: the process, the rest of its stderr, and the port.
+#[allow(dead_code, reason = "not every test file runs a listener")]
+pub fn start_listener(command: &mut Command) -> (Child, BufReader<ChildStderr>, u16) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sotto listen starts");
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
+    let port = wait_for_port(&mut stderr);
+    (child, stderr, port)
+}
+
 /// Reads a `sotto listen` process's stderr until it names its port.
-pub fn wait_for_port(stderr: &mut BufReader<ChildStderr>) -> u16 {
+fn wait_for_port(stderr: &mut BufReader<ChildStderr>) -> u16 {
     let mut line = String::new();
     loop {
         line.clear();
