@@ -155,25 +155,14 @@ pub fn event_json(event: &CallEvent) -> Option<Value> {
             role,
             algorithms,
             peer,
-        } => json!({
-            "event": "secure",
-            "role": role.to_string(),
-            "key_agreement": algorithms.key_agreement.to_string(),
-            "hash": algorithms.hash.to_string(),
-            "cipher": algorithms.cipher.to_string(),
-            "auth_tag": algorithms.auth_tag.to_string(),
-            "sas_type": algorithms.sas_type.to_string(),
-            "peer": peer.to_string(),
-        }),
-        CallEvent::VideoSecure { role, algorithms } => json!({
-            "event": "video_secure",
-            "role": role.to_string(),
-            "key_agreement": algorithms.key_agreement.to_string(),
-            "hash": algorithms.hash.to_string(),
-            "cipher": algorithms.cipher.to_string(),
-            "auth_tag": algorithms.auth_tag.to_string(),
-            "sas_type": algorithms.sas_type.to_string(),
-        }),
+        } => {
+            let mut value = keyed_json("secure", *role, algorithms);
+            value["peer"] = json!(peer.to_string());
+            value
+        }
+        CallEvent::VideoSecure { role, algorithms } => {
+            keyed_json("video_secure", *role, algorithms)
+        }
         CallEvent::VideoUnavailable { reason } => json!({
             "event": "video_unavailable",
             "reason": reason,
@@ -213,6 +202,19 @@ pub fn event_json(event: &CallEvent) -> Option<Value> {
             "ok": ended_well(reason),
         }),
         _ => return None,
+    })
+}
+
+/// The JSON of a stream that became secure: who committed and what was agreed.
+fn keyed_json(event: &str, role: Role, algorithms: &Algorithms) -> Value {
+    json!({
+        "event": event,
+        "role": role.to_string(),
+        "key_agreement": algorithms.key_agreement.to_string(),
+        "hash": algorithms.hash.to_string(),
+        "cipher": algorithms.cipher.to_string(),
+        "auth_tag": algorithms.auth_tag.to_string(),
+        "sas_type": algorithms.sas_type.to_string(),
     })
 }
 
