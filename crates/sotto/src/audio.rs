@@ -424,6 +424,7 @@ pub(crate) fn spawn_playout(setup: PlayoutSetup) -> Result<MediaThread<()>, Erro
                     ptime: Duration::from_millis(u64::from(ptime_ms)),
                     frame_samples: frame_samples(ptime_ms) as usize,
                     shared,
+                    heard: false,
                 }
                 .run(output.sink.as_mut()),
                 // Ended before secure: nothing to play, but a file still gets its header.
@@ -445,6 +446,8 @@ struct FramePlayer {
     ptime: Duration,
     frame_samples: usize,
     shared: Arc<Shared>,
+    /// A frame has been decoded: from then on the decoder can conceal a gap.
+    heard: bool,
 }
 
 impl FramePlayer {
@@ -504,11 +507,16 @@ impl FramePlayer {
                     None => decoder.conceal(&mut pcm[..frame]),
                 }
             }
+            // Drained: the peer is in DTX silence or its packets are late. The decoder's
+            // concealment carries on the sound (comfort noise during DTX, a fade otherwise)
+            // where zeros would be a hard gap.
+            Playout::Empty if self.heard => decoder.conceal(&mut pcm[..frame]),
             Playout::Empty => {
                 pcm[..frame].fill(0);
                 Ok(frame)
             }
         };
+        self.heard |= kind == Popped::Frame;
         let n = match decoded {
             Ok(n) => n.min(pcm.len()),
             // An undecodable packet from an authenticated peer: play the concealment instead.
@@ -543,3 +551,68 @@ const PHASE_STEP: Duration = Duration::from_millis(1);
 const PHASE_STEP_MAX: Duration = Duration::from_millis(5);
 /// How far the playout tick moves later after a frame that was missed.
 const PHASE_BACKOFF: Duration = Duration::from_millis(2);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rms(x: &[i16]) -> f64 {
+        (x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+    }
+
+    /// A player fed `frames` packets of the engine's tone, all arrived now.
+    fn player_with_tone(frames: u16) -> FramePlayer {
+        let (mut input, jitter) = sotto_rt::jitter_buffer(sotto_rt::JitterConfig {
+            frame_samples: 960,
+            clock_rate_hz: SAMPLE_RATE_HZ,
+            min_delay_ms: 0,
+            ..sotto_rt::JitterConfig::default()
+        });
+        let mut tone = ToneSource::new(TONE_FREQ_HZ, TONE_AMPLITUDE);
+        let mut encoder = OpusEncoder::new(20, 32_000).expect("encoder");
+        let (mut pcm, mut packet) = ([0i16; 960], [0u8; 1500]);
+        let now = Instant::now();
+        for seq in 0..frames {
+            tone.read(&mut pcm).expect("tone");
+            let len = encoder.encode(&pcm, &mut packet).expect("encode");
+            input
+                .push(seq, u32::from(seq) * 960, now, &packet[..len])
+                .expect("push");
+        }
+        FramePlayer {
+            decoder: OpusDecoder::new().expect("decoder"),
+            jitter,
+            ptime: Duration::from_millis(20),
+            frame_samples: 960,
+            shared: Arc::new(Shared::new()),
+            heard: false,
+        }
+    }
+
+    #[test]
+    fn a_drained_buffer_mid_call_plays_concealment_not_a_hard_gap() {
+        let mut player = player_with_tone(10);
+        let mut pcm = vec![0i16; MAX_DECODED_SAMPLES];
+        for _ in 0..10 {
+            assert_eq!(player.next_frame(&mut pcm).1, Popped::Frame);
+        }
+        let played = rms(&pcm[..960]);
+        let (n, kind) = player.next_frame(&mut pcm);
+        assert_eq!((n, kind), (960, Popped::Silence));
+        let concealed = rms(&pcm[..n]);
+        assert!(
+            concealed > played * 0.5,
+            "concealment rms {concealed:.0} after a tone of rms {played:.0}"
+        );
+        // Not counted as loss: nothing was missing, the buffer ran dry.
+        assert_eq!(player.shared.frames_concealed.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn before_the_first_packet_the_player_plays_silence() {
+        let mut player = player_with_tone(0);
+        let mut pcm = vec![1i16; MAX_DECODED_SAMPLES];
+        assert_eq!(player.next_frame(&mut pcm), (960, Popped::Silence));
+        assert!(pcm[..960].iter().all(|&v| v == 0));
+    }
+}

@@ -118,7 +118,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Shared {
             stop: AtomicBool::new(false),
             sender_stats: Mutex::new(SenderStats::new(OPUS_CLOCK_RATE_HZ)),

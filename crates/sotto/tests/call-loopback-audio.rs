@@ -88,26 +88,38 @@ fn a_tone_crosses_a_secure_call() {
     // A clean loopback: next to nothing needs concealing.
     assert!(received.concealed_percent < 10.0, "{received:?}");
 
-    // The middle of the output, clear of the start of playout and the end of the call.
+    // 100 ms windows clear of the start of playout and the end of the call: each should hold
+    // the tone at its level and little else. A loaded machine may drain the jitter buffer now
+    // and then (concealed, and the tone's phase moves on a frame), so a third may fall short.
     assert!(
         samples.len() > 96_000,
         "only {} samples written",
         samples.len()
     );
-    let middle = &samples[samples.len() / 4..samples.len() * 3 / 4];
     let expected = f64::from(TONE_AMPLITUDE) * 32767.0;
-    let tone = goertzel_amplitude(middle, f64::from(TONE_FREQ_HZ));
+    let windows: Vec<(f64, f64)> = samples[9_600..samples.len() - 9_600]
+        .chunks_exact(4_800)
+        .map(|w| {
+            let tone = goertzel_amplitude(w, f64::from(TONE_FREQ_HZ));
+            let leak = [220.0, 880.0, 1500.0]
+                .map(|f| goertzel_amplitude(w, f))
+                .into_iter()
+                .fold(0.0, f64::max);
+            (tone, leak)
+        })
+        .collect();
+    let clean = windows
+        .iter()
+        .filter(|&&(tone, leak)| {
+            tone > expected * 0.8 && tone < expected * 1.2 && leak < tone / 20.0
+        })
+        .count();
     assert!(
-        tone > expected * 0.6,
-        "tone amplitude {tone:.0}, expected about {expected:.0}"
+        clean * 3 >= windows.len() * 2,
+        "{clean} of {} windows hold the tone (amplitude about {expected:.0}) cleanly; \
+         (tone, strongest other) per window: {windows:.0?}",
+        windows.len()
     );
-    for other in [220.0, 880.0, 1500.0] {
-        let leak = goertzel_amplitude(middle, other);
-        assert!(
-            leak < tone / 20.0,
-            "{other} Hz at {leak:.0} against the tone's {tone:.0}"
-        );
-    }
 }
 
 #[test]
