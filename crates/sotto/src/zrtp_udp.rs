@@ -242,13 +242,8 @@ impl ZrtpOverUdp {
             Ok((n, from)) => {
                 self.link.handle_datagram(from, &buf[..n], Instant::now());
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            // An ICMP port unreachable from a peer not up yet surfaces here on Linux: keep going.
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+            // A timeout, or an ICMP error from a peer not up yet: keep going.
+            Err(e) if crate::signaling::is_transient(&e) => {}
             Err(e) => return Err(e.into()),
         }
         self.link.handle_timeout(Instant::now());
