@@ -290,6 +290,17 @@ int sotto_end_reason_ended_well(int reason);
 // call on this thread; copy the text to keep it.
 const char *sotto_last_error(void);
 
+// Sets how long `sotto_call_prepare` waits for its STUN servers (`gather_ms`, 3000 unless
+// set) and how long a call set up by offer and answer looks for a path to the peer before it
+// ends with `SOTTO_END_REASON_NO_PATH` (`connect_ms`, 10000 unless set). 0 leaves a value as
+// it was. Calls started with `sotto_call_start` do neither and ignore these.
+//
+// # Safety
+// `config` is NULL or a live `sotto_config`.
+enum sotto_status sotto_config_set_path_timeouts(struct sotto_config *config,
+                                                 uint32_t gather_ms,
+                                                 uint32_t connect_ms);
+
 // Prepares a call set up by offer and answer (`sotto_prepared_offer` and then
 // `sotto_prepared_accept` on one side, `sotto_prepared_answer` on the other): binds the
 // config's address, opens its ZID cache and gathers the addresses the peer may reach this
@@ -297,7 +308,8 @@ const char *sotto_last_error(void);
 // comma-separated list of `IP:PORT` of STUN servers, which tell the address a NAT shows the
 // internet. Waits for them up to 3 s; one that does not answer is no error, see
 // `sotto_prepared_stun_failure`. The config's peer address is not used: the offer and the
-// answer find the path; a call that finds none within 10 s ends with `SOTTO_END_REASON_NO_PATH`.
+// answer find the path; a call that finds none within 10 s ends with `SOTTO_END_REASON_NO_PATH`
+// (both times can be changed, `sotto_config_set_path_timeouts`).
 //
 // Takes `config` over, like `sotto_call_start` (freed here whether this succeeds or not: do
 // not use or free it afterwards). Returns NULL on failure (`sotto_last_error` says why: an

@@ -65,16 +65,17 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sotto::{Call, CallConfig};
+use sotto::{Call, CallConfig, PathConfig};
 
 pub use event::{
     SottoEndReason, SottoEvent, SottoEventKind, SOTTO_ALGORITHMS_CAPACITY, SOTTO_SAS_CAPACITY,
     SOTTO_TEXT_CAPACITY,
 };
 pub use prepared::{
-    sotto_call_prepare, sotto_prepared_accept, sotto_prepared_answer, sotto_prepared_free,
-    sotto_prepared_local_port, sotto_prepared_offer, sotto_prepared_stun_failure,
-    sotto_prepared_stun_failure_count, SottoPrepared, SOTTO_LINE_CAPACITY, SOTTO_MAX_LINE_LEN,
+    sotto_call_prepare, sotto_config_set_path_timeouts, sotto_prepared_accept,
+    sotto_prepared_answer, sotto_prepared_free, sotto_prepared_local_port, sotto_prepared_offer,
+    sotto_prepared_stun_failure, sotto_prepared_stun_failure_count, SottoPrepared,
+    SOTTO_LINE_CAPACITY, SOTTO_MAX_LINE_LEN,
 };
 pub use restart::{
     sotto_call_accept_path_restart, sotto_call_answer_path_restart, sotto_call_restart_path,
@@ -114,6 +115,9 @@ pub enum SottoStatus {
 #[derive(Debug)]
 pub struct SottoConfig {
     inner: CallConfig,
+    /// How long a prepared call gathers and looks for a path (`sotto_config_set_path_timeouts`);
+    /// its STUN servers come with `sotto_call_prepare`.
+    path: PathConfig,
 }
 
 /// A running call, from `sotto_call_start`; opaque to C.
@@ -352,7 +356,10 @@ pub unsafe extern "C" fn sotto_config_new(
             ));
         }
         let config = CallConfig::new(bind, peer, PathBuf::from(cache_path));
-        Ok(Box::into_raw(Box::new(SottoConfig { inner: config })))
+        Ok(Box::into_raw(Box::new(SottoConfig {
+            inner: config,
+            path: PathConfig::default(),
+        })))
     })
 }
 

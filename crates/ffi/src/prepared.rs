@@ -12,6 +12,7 @@
 
 use std::ffi::c_char;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use sotto::signal::{Answer, Offer};
 use sotto::{Call, PathConfig, PreparedCall};
@@ -177,6 +178,33 @@ pub(crate) fn readable_by_peer(line: &str, what: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Sets how long `sotto_call_prepare` waits for its STUN servers (`gather_ms`, 3000 unless
+/// set) and how long a call set up by offer and answer looks for a path to the peer before it
+/// ends with `SOTTO_END_REASON_NO_PATH` (`connect_ms`, 10000 unless set). 0 leaves a value as
+/// it was. Calls started with `sotto_call_start` do neither and ignore these.
+///
+/// # Safety
+/// `config` is NULL or a live `sotto_config`.
+#[no_mangle]
+pub unsafe extern "C" fn sotto_config_set_path_timeouts(
+    config: *mut SottoConfig,
+    gather_ms: u32,
+    connect_ms: u32,
+) -> SottoStatus {
+    guard(|| {
+        // SAFETY: the caller passes a live config or NULL.
+        let config = unsafe { handle_mut(config, "config")? };
+        let set = |value: &mut Duration, ms: u32| {
+            if ms > 0 {
+                *value = Duration::from_millis(u64::from(ms));
+            }
+        };
+        set(&mut config.path.gather_timeout, gather_ms);
+        set(&mut config.path.connect_timeout, connect_ms);
+        Ok(SottoStatus::Ok)
+    })
+}
+
 /// Prepares a call set up by offer and answer (`sotto_prepared_offer` and then
 /// `sotto_prepared_accept` on one side, `sotto_prepared_answer` on the other): binds the
 /// config's address, opens its ZID cache and gathers the addresses the peer may reach this
@@ -184,7 +212,8 @@ pub(crate) fn readable_by_peer(line: &str, what: &str) -> Result<(), Failure> {
 /// comma-separated list of `IP:PORT` of STUN servers, which tell the address a NAT shows the
 /// internet. Waits for them up to 3 s; one that does not answer is no error, see
 /// `sotto_prepared_stun_failure`. The config's peer address is not used: the offer and the
-/// answer find the path; a call that finds none within 10 s ends with `SOTTO_END_REASON_NO_PATH`.
+/// answer find the path; a call that finds none within 10 s ends with `SOTTO_END_REASON_NO_PATH`
+/// (both times can be changed, `sotto_config_set_path_timeouts`).
 ///
 /// Takes `config` over, like `sotto_call_start` (freed here whether this succeeds or not: do
 /// not use or free it afterwards). Returns NULL on failure (`sotto_last_error` says why: an
@@ -205,14 +234,15 @@ pub unsafe extern "C" fn sotto_call_prepare(
         let config = unsafe { take_config(config)? };
         // SAFETY: the caller passes NULL or a NUL-terminated string, read only within this call.
         let stun_servers = unsafe { opt_str_arg(stun_servers, "stun_servers")? };
+        let SottoConfig { inner, path } = *config;
         let path = PathConfig {
             stun_servers: stun_servers
                 .map(parse_stun_servers)
                 .transpose()?
                 .unwrap_or_default(),
-            ..PathConfig::default()
+            ..path
         };
-        let prepared = Call::prepare(config.inner, path)
+        let prepared = Call::prepare(inner, path)
             .map_err(|e| Failure::new(SottoStatus::StartFailed, e.to_string()))?;
         Ok(Box::into_raw(Box::new(SottoPrepared {
             inner: Some(prepared),

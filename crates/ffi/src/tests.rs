@@ -397,6 +397,11 @@ fn prepared_entry_points_refuse_null() {
             last_error()
         );
         sotto_prepared_free(ptr::null_mut());
+        assert_eq!(
+            sotto_config_set_path_timeouts(ptr::null_mut(), 1, 1),
+            SottoStatus::NullPointer
+        );
+        assert!(last_error().contains("config is NULL"), "{}", last_error());
     }
 }
 
@@ -665,6 +670,75 @@ fn an_unanswered_stun_server_is_reported_with_its_reason() {
             .expect("ascii")
             .starts_with("sotto1:offer:"));
         sotto_prepared_free(prepared);
+    }
+}
+
+/// The number of milliseconds a message says it waited ("... within N ms ...").
+fn waited_ms(message: &str) -> u64 {
+    let (_, rest) = message
+        .split_once("within ")
+        .expect("a wait in the message");
+    let (ms, _) = rest.split_once(" ms").expect("milliseconds");
+    ms.parse().expect("a number")
+}
+
+#[test]
+fn path_timeouts_set_through_the_abi_bound_gathering_and_the_search_for_a_path() {
+    let scratch = Scratch::new("timeouts");
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let list = CString::new(closed.local_addr().expect("addr").to_string()).expect("cstr");
+    drop(closed);
+    let short = |config| {
+        // SAFETY: a live config.
+        let status = unsafe { sotto_config_set_path_timeouts(config, 300, 500) };
+        assert_eq!(status, SottoStatus::Ok, "{}", last_error());
+    };
+    let alice = scratch.prepare_with("alice", Some(&list), short);
+    let bob = scratch.prepare("bob", None);
+    let mut reason = [0 as c_char; 512];
+    let mut answer = vec![0 as c_char; SOTTO_LINE_CAPACITY];
+    // SAFETY: live prepared calls and buffers of the lengths passed; each handle used once.
+    unsafe {
+        assert_eq!(
+            sotto_prepared_stun_failure(
+                alice,
+                0,
+                reason.as_mut_ptr(),
+                reason.len(),
+                ptr::null_mut()
+            ),
+            SottoStatus::Ok,
+            "{}",
+            last_error()
+        );
+        // The silent server was given up after 0.3 s, not the 3 s it would get unset.
+        let gathered = waited_ms(&text_of(&reason));
+        assert!((300..3_000).contains(&gathered), "{}", text_of(&reason));
+
+        // Bob answers and vanishes before any check reaches him.
+        let offer = offer_of(alice);
+        let bob_call = sotto_prepared_answer(
+            bob,
+            offer.as_ptr(),
+            answer.as_mut_ptr(),
+            answer.len(),
+            ptr::null_mut(),
+        );
+        assert!(!bob_call.is_null(), "{}", last_error());
+        assert_eq!(sotto_call_hang_up(bob_call), SottoStatus::Ok);
+        sotto_call_wait_and_free(bob_call);
+        let alice_call = sotto_prepared_accept(alice, answer.as_ptr());
+        assert!(!alice_call.is_null(), "{}", last_error());
+        let ended = next_event_of_kind(alice_call, SottoEventKind::Ended);
+        assert_eq!(ended.end_reason, SottoEndReason::NoPath);
+        // It looked for 0.5 s, not the 10 s it would unset.
+        let searched = waited_ms(&text_of(&ended.text));
+        assert!(
+            (500..10_000).contains(&searched),
+            "{}",
+            text_of(&ended.text)
+        );
+        sotto_call_wait_and_free(alice_call);
     }
 }
 
