@@ -21,6 +21,7 @@ use bzrtp::{BzrtpPeer, PeerConfig, PeerReport};
 use libsrtp::{Kind, Mode};
 use sotto_media::OpusDecoder;
 use sotto_rtp::{classify, opus_payload, PacketKind, RtpPacket};
+use sotto_testkit::goertzel::energy_fraction;
 
 /// Seconds sotto streams once secure (`--duration`).
 const DURATION_S: u32 = 3;
@@ -72,20 +73,6 @@ fn srtp_profile(cipher: &str, auth_tag: &str) -> &'static str {
         ("AES3", "HS32") => "aes256_hmac32",
         other => panic!("no libsrtp profile for {other:?}"),
     }
-}
-
-/// Fraction of the energy of `x` at `freq` Hz (Goertzel at 48 kHz): near 1 for a pure tone.
-fn tone_share(x: &[f64], freq: f64) -> f64 {
-    let coeff = 2.0 * (2.0 * std::f64::consts::PI * freq / 48_000.0).cos();
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for &v in x {
-        let s0 = v + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-    let energy: f64 = x.iter().map(|v| v * v).sum();
-    2.0 * power / (x.len() as f64 * energy.max(f64::MIN_POSITIVE))
 }
 
 /// Checks one finished call: what sotto printed (`role` is sotto's) against bzrtp's report,
@@ -192,7 +179,7 @@ fn assert_call(sotto_out: &Output, sotto_stderr: &str, report: &PeerReport, role
     let shares: Vec<f64> = audio
         .chunks_exact(4800)
         .skip(2)
-        .map(|w| tone_share(w, freq))
+        .map(|w| energy_fraction(w, 48_000, freq))
         .collect();
     assert!(shares.len() >= 20, "only {} windows of audio", shares.len());
     assert!(

@@ -8,6 +8,7 @@ mod relay;
 
 use output::{event, json_events, read_wav, start_listener};
 use relay::Relay;
+use sotto_testkit::goertzel::energy_fraction;
 use std::io::Read as _;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -278,25 +279,15 @@ fn demo_shows_two_equal_sas_values() {
 /// Fraction of a window's energy in its strongest frequency between 100 Hz and 4 kHz, and that
 /// frequency (Goertzel in 5 Hz steps over 100 ms windows: a pure tone scores near 1).
 fn tone_purity(window: &[f64]) -> (f64, f64) {
-    let energy: f64 = window.iter().map(|x| x * x).sum();
-    let n = window.len() as f64;
-    let mut best = (0.0, 0.0);
-    for step in 20..800 {
-        let freq = f64::from(step) * 5.0;
-        let coeff = 2.0 * (2.0 * std::f64::consts::PI * freq / 48_000.0).cos();
-        let (mut s1, mut s2) = (0.0, 0.0);
-        for &x in window {
-            let s0 = x + coeff * s1 - s2;
-            s2 = s1;
-            s1 = s0;
-        }
-        let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-        let share = 2.0 * power / (n * energy.max(f64::MIN_POSITIVE));
-        if share > best.0 {
-            best = (share, freq);
-        }
-    }
-    best
+    (20..800)
+        .map(|step| {
+            let freq = f64::from(step) * 5.0;
+            (energy_fraction(window, 48_000, freq), freq)
+        })
+        .fold(
+            (0.0, 0.0),
+            |best, this| if this.0 > best.0 { this } else { best },
+        )
 }
 
 /// The WAV holds the engine's test tone for at least a second.

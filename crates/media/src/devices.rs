@@ -466,7 +466,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resample::tests::{tone, tone_fraction};
+    use crate::resample::tests::tone;
+    use sotto_testkit::goertzel::energy_fraction;
 
     #[test]
     fn capture_converts_stereo_float_44k1_to_48k_mono_without_allocating() {
@@ -503,7 +504,7 @@ mod tests {
             out.len()
         );
         let window = &out[4800..9600];
-        assert!(tone_fraction(window, 48_000, 1000.0) > 0.98);
+        assert!(energy_fraction(window, 48_000, 1000.0) > 0.98);
         let peak = window.iter().map(|s| s.unsigned_abs()).max().unwrap();
         assert!((4900..=5100).contains(&peak), "peak {peak}");
     }
@@ -538,7 +539,7 @@ mod tests {
         assert!((48_000..48_000 + 960).contains(&pulled), "pulled {pulled}");
         let left: Vec<i16> = device.chunks_exact(2).map(|f| f[0]).collect();
         assert!(device.chunks_exact(2).all(|f| f[0] == f[1]));
-        assert!(tone_fraction(&left[4410..8820], 44_100, 1000.0) > 0.98);
+        assert!(energy_fraction(&left[4410..8820], 44_100, 1000.0) > 0.98);
     }
 
     #[test]

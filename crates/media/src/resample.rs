@@ -228,16 +228,11 @@ fn kernel(x: f64, cutoff: f64, half: f64) -> f64 {
     2.0 * cutoff * sinc * window
 }
 
-// One copy of the tone measure for the unit and the integration tests.
-#[cfg(test)]
-#[path = "../tests/common/goertzel.rs"]
-mod goertzel;
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) use super::goertzel::tone_fraction;
+    use sotto_testkit::goertzel::energy_fraction;
 
     pub(crate) fn tone(rate_hz: u32, freq_hz: f64, len: usize) -> Vec<i16> {
         (0..len)
@@ -303,8 +298,8 @@ pub(crate) mod tests {
             );
             // A tenth of a second, whole periods, past the start-up edge.
             let window = &out[to as usize / 10..to as usize / 5];
-            let at = tone_fraction(window, to, freq);
-            let off = tone_fraction(window, to, freq * 1.1);
+            let at = energy_fraction(window, to, freq);
+            let off = energy_fraction(window, to, freq * 1.1);
             assert!(at > 0.98, "{from}->{to}: {at} of energy at {freq} Hz");
             assert!(off < 0.01, "{from}->{to}: {off} of energy off frequency");
         }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{best_lag, energy, fixture, read_to_end, tone_fraction};
+use common::{best_lag, energy, energy_fraction, fixture, read_to_end};
 use sotto_media::{
     lookahead_samples, AudioSource, Error, OpusDecoder, OpusEncoder, ToneSource, WavSource,
     SAMPLE_RATE_HZ,
@@ -72,7 +72,7 @@ fn tone_survives_encode_and_decode_at_10_and_20_ms() {
             corr > 0.97,
             "{ptime_ms} ms: correlation {corr} at lag {lag}"
         );
-        assert!(tone_fraction(&output[9_600..14_400], SAMPLE_RATE_HZ, 1_000.0) > 0.98);
+        assert!(energy_fraction(&output[9_600..14_400], SAMPLE_RATE_HZ, 1_000.0) > 0.98);
     }
 }
 

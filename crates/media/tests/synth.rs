@@ -5,7 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::tone_fraction;
+use common::energy_fraction;
 use sotto_media::{
     AudioInput, AudioOutput, AudioSink, AudioSource, NullSink, SilenceSource, ToneSource,
     SAMPLE_RATE_HZ,
@@ -20,8 +20,8 @@ fn tone_source_has_its_frequency_and_amplitude_and_never_ends() {
     }
     // The last 100 ms: the phase carried across reads without a glitch.
     let tail = &samples[43_200..];
-    assert!(tone_fraction(tail, SAMPLE_RATE_HZ, 440.0) > 0.999);
-    assert!(tone_fraction(tail, SAMPLE_RATE_HZ, 480.0) < 0.001);
+    assert!(energy_fraction(tail, SAMPLE_RATE_HZ, 440.0) > 0.999);
+    assert!(energy_fraction(tail, SAMPLE_RATE_HZ, 480.0) < 0.001);
     let peak = samples.iter().map(|s| s.unsigned_abs()).max().unwrap();
     assert!((8_180..=8_192).contains(&peak), "peak {peak}");
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{fixture, read_to_end, tone_fraction};
+use common::{energy_fraction, fixture, read_to_end};
 use sotto_media::{AudioSink, AudioSource, Error, ToneSource, WavSink, WavSource};
 
 fn write_wav(path: &Path, spec: hound::WavSpec, frames: usize, sample: impl Fn(usize, u16) -> f64) {
@@ -80,9 +80,9 @@ fn source_converts_16k_stereo_to_48k_mono_keeping_the_tone() {
     let out = read_to_end(&mut WavSource::open(&path).unwrap());
     assert_eq!(out.len(), 48_000, "one second at 48 kHz");
     let window = &out[4_800..9_600];
-    assert!(tone_fraction(window, 48_000, 700.0) > 0.98);
+    assert!(energy_fraction(window, 48_000, 700.0) > 0.98);
     assert!(
-        tone_fraction(window, 48_000, 2_100.0) < 0.001,
+        energy_fraction(window, 48_000, 2_100.0) < 0.001,
         "not read as 48 kHz"
     );
     let peak = window.iter().map(|s| s.unsigned_abs()).max().unwrap();
@@ -110,7 +110,7 @@ fn source_reads_24_bit_and_float_files() {
         let out = read_to_end(&mut WavSource::open(&path).unwrap());
         assert_eq!(out.len(), 48_000);
         assert!(
-            tone_fraction(&out[4_800..9_600], 48_000, 1_000.0) > 0.98,
+            energy_fraction(&out[4_800..9_600], 48_000, 1_000.0) > 0.98,
             "{bits}-bit"
         );
     }

@@ -11,8 +11,7 @@ use support::{last_stats, run_to_end, sas, scratch, start_caller, start_listener
 
 use sotto::media::{AudioInput, AudioOutput, AudioSource, WavSource};
 use sotto::{CallEvent, Role, TONE_AMPLITUDE, TONE_FREQ_HZ};
-
-const RATE: f64 = 48_000.0;
+use sotto_testkit::goertzel::amplitude;
 
 fn secure(events: &[CallEvent]) -> (Role, SocketAddr) {
     events
@@ -35,20 +34,6 @@ fn read_wav(path: &Path) -> Vec<i16> {
             return samples;
         }
     }
-}
-
-/// Amplitude of the `freq` component of `x` (Goertzel), in sample units.
-fn goertzel_amplitude(x: &[i16], freq: f64) -> f64 {
-    let w = 2.0 * std::f64::consts::PI * freq / RATE;
-    let coeff = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &v in x {
-        let s0 = f64::from(v) + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-    2.0 * power.max(0.0).sqrt() / x.len() as f64
 }
 
 /// Runs a call from `audio_in` to a listener writing a WAV; returns both sides' events and
@@ -100,9 +85,9 @@ fn a_tone_crosses_a_secure_call() {
     let windows: Vec<(f64, f64)> = samples[9_600..samples.len() - 9_600]
         .chunks_exact(4_800)
         .map(|w| {
-            let tone = goertzel_amplitude(w, f64::from(TONE_FREQ_HZ));
+            let tone = amplitude(w, 48_000, f64::from(TONE_FREQ_HZ));
             let leak = [220.0, 880.0, 1500.0]
-                .map(|f| goertzel_amplitude(w, f))
+                .map(|f| amplitude(w, 48_000, f))
                 .into_iter()
                 .fold(0.0, f64::max);
             (tone, leak)

@@ -1,7 +1,10 @@
 //! Test support shared by sotto's crates. The interop tests drive real peers (bzrtp, libsrtp2)
-//! through small C programs linked against Debian's libraries; this builds them.
+//! through small C programs linked against Debian's libraries; this builds them. Also the
+//! audio measures the tests share ([`goertzel`], [`speech_similarity`]) and a lab of real NATs
+//! ([`natlab`]).
 #![deny(missing_docs)]
 
+pub mod goertzel;
 pub mod natlab;
 
 use std::fs;

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use sotto_media::{AudioSource, WavSource};
 
-mod goertzel;
-pub use goertzel::tone_fraction;
+pub use sotto_testkit::goertzel::energy_fraction;
 
 /// Normalised cross-correlation of `a` and `b` over their common length.
 pub fn correlation(a: &[i16], b: &[i16]) -> f64 {

@@ -527,22 +527,6 @@ pub fn parse_wav(bytes: &[u8]) -> Result<Wav, String> {
     Err("no data chunk".into())
 }
 
-/// Power of `samples` at `freq_hz` (Goertzel), normalised by the length so that different
-/// lengths compare.
-pub fn goertzel_power(samples: &[i16], rate_hz: u32, freq_hz: f64) -> f64 {
-    let omega = 2.0 * std::f64::consts::PI * freq_hz / f64::from(rate_hz);
-    let coeff = 2.0 * omega.cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &x in samples {
-        let s0 = f64::from(x) + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-    let n = samples.len().max(1) as f64;
-    power / (n * n)
-}
-
 /// Root mean square of the samples.
 pub fn rms(samples: &[i16]) -> f64 {
     if samples.is_empty() {
