@@ -27,6 +27,13 @@ pub const SAMPLES_20MS: u32 = 960;
 /// Opus packets this short (TOC and at most one byte) are DTX frames: silence.
 const DTX_MAX_LEN: usize = 2;
 
+/// Whether an encoded Opus frame is a DTX frame: silence between the encoder's comfort-noise
+/// updates, which carries nothing the receiver's concealment does not make itself, so a
+/// sender leaves it unsent ([`OpusPacketizer::skip_silence`]).
+pub fn is_dtx(opus_frame: &[u8]) -> bool {
+    opus_frame.len() <= DTX_MAX_LEN
+}
+
 /// Turns Opus packets into RTP packets, keeping SSRC, sequence number and timestamp.
 #[derive(Clone, Debug)]
 pub struct OpusPacketizer {
@@ -63,7 +70,7 @@ impl OpusPacketizer {
         if opus_frame.is_empty() {
             return Err(Error::InvalidArgument("empty opus frame"));
         }
-        let is_dtx = opus_frame.len() <= DTX_MAX_LEN;
+        let is_dtx = is_dtx(opus_frame);
         let mut writer =
             RtpWriter::new(self.payload_type, self.sequence, self.timestamp, self.ssrc);
         writer.marker = self.talkspurt_start && !is_dtx;
@@ -74,8 +81,8 @@ impl OpusPacketizer {
         Ok(len)
     }
 
-    /// Lets `samples_48k` samples of silence pass without a packet (the encoder's DTX sent
-    /// nothing): the timestamp advances and the next packet carries the marker.
+    /// Lets `samples_48k` samples of silence pass without a packet (a DTX frame left unsent):
+    /// the timestamp advances and the next packet carries the marker.
     pub fn skip_silence(&mut self, samples_48k: u32) {
         self.timestamp = self.timestamp.wrapping_add(samples_48k);
         self.talkspurt_start = true;

@@ -17,6 +17,7 @@ use sotto_media::{
     OpusEncoder, PlaybackStream, SilenceSource, ToneSource, WavSink, WavSource, SAMPLE_RATE_HZ,
 };
 use sotto_rt::{AudioConsumer, AudioProducer, JitterOutput, Playout};
+use sotto_rtp::opus::is_dtx;
 use sotto_rtp::srtp::SrtpSender;
 use sotto_rtp::OpusPacketizer;
 
@@ -286,13 +287,21 @@ impl FrameSender {
                 .source
                 .read(&mut pcm)
                 .map_err(|e| format!("reading the audio input: {e}"))?;
-            // A file that ended goes on as silence.
-            pcm[n..].fill(0);
+            // A file that ended goes on as silence; muted, everything read is dropped.
+            let heard = if self.shared.muted.load(Ordering::Relaxed) {
+                0
+            } else {
+                n
+            };
+            pcm[heard..].fill(0);
             let len = self
                 .encoder
                 .encode(&pcm, &mut opus)
                 .map_err(|e| format!("opus encoder: {e}"))?;
-            if len == 0 {
+            // DTX: between its comfort-noise updates the encoder's frames say only "silence",
+            // which the peer's concealment plays anyway; sent, they would cost 20 kbit/s of
+            // headers for nothing.
+            if is_dtx(&opus[..len]) {
                 packetizer.skip_silence(self.frame_samples);
             } else {
                 let timestamp = packetizer.timestamp();
