@@ -40,7 +40,8 @@ pub fn run(
             call.local_addr().port()
         ),
     });
-    hold(&call, args, &mut printer, None);
+    let lines = stdin_lines().context("cannot read stdin")?;
+    hold(&call, args, &mut printer, &lines, false);
     Ok(exit_code(call))
 }
 
@@ -67,7 +68,7 @@ pub fn invite(path: &PathArgs, args: &CallArgs) -> anyhow::Result<ExitCode> {
         .accept(&answer)
         .map_err(|e| anyhow!("{e}; paste the whole line `sotto join` printed"))?;
     printer.note("looking for a network path to your peer...");
-    hold(&call, args, &mut printer, Some(lines));
+    hold(&call, args, &mut printer, &lines, true);
     Ok(exit_code(call))
 }
 
@@ -87,7 +88,7 @@ pub fn join(offer: &str, path: &PathArgs, args: &CallArgs) -> anyhow::Result<Exi
         printer.note("looking for a network path to your peer...");
     }
     let lines = stdin_lines().context("cannot read stdin")?;
-    hold(&call, args, &mut printer, Some(lines));
+    hold(&call, args, &mut printer, &lines, true);
     Ok(exit_code(call))
 }
 
@@ -180,18 +181,29 @@ fn exit_code(call: Call) -> ExitCode {
     }
 }
 
+/// What can be typed during a call: the hint shown when it starts and after an unknown line.
+fn commands_hint(negotiated: bool) -> &'static str {
+    if negotiated {
+        "type `mute` or `unmute` to turn your microphone off or on; if the call breaks after a \
+         network change, type `restart` and send the line it prints to your peer"
+    } else {
+        "type `mute` or `unmute` to turn your microphone off or on"
+    }
+}
+
 /// Shows the call's events until it ends; asks about the SAS on a terminal; Ctrl-C hangs up.
 ///
-/// `lines` (stdin) is given for a call set up by offer and answer, whose lines may also
-/// restart its path ([`path_line`]); otherwise stdin is read only to answer the SAS question.
-fn hold(call: &Call, args: &CallArgs, printer: &mut Printer, mut lines: Option<Receiver<String>>) {
-    let negotiated = lines.is_some();
-    if negotiated {
-        printer.note(
-            "if the call breaks after a network change, type `restart` and send the line it \
-             prints to your peer",
-        );
-    }
+/// `lines` (stdin) carry the commands typed during the call ([`typed_command`]) and the answer
+/// to the SAS question; a call set up by offer and answer (`negotiated`) may also restart its
+/// path through them.
+fn hold(
+    call: &Call,
+    args: &CallArgs,
+    printer: &mut Printer,
+    lines: &Receiver<String>,
+    negotiated: bool,
+) {
+    printer.note(commands_hint(negotiated));
     let mut question_open = false;
     // Asked once the secure line is out, so that line does not land after the question.
     let (mut ask_pending, mut secure) = (false, false);
@@ -202,24 +214,20 @@ fn hold(call: &Call, args: &CallArgs, printer: &mut Printer, mut lines: Option<R
             call.hang_up();
             hung_up = true;
         }
-        while let Some(line) = lines.as_ref().and_then(|rx| rx.try_recv().ok()) {
+        while let Ok(line) = lines.try_recv() {
             let line = line.trim();
-            if negotiated && path_line(call, line, args.json, printer) {
+            if typed_command(call, line, negotiated, args.json, printer) {
                 continue;
             }
-            if !question_open {
-                continue;
+            if question_open {
+                question_open = false;
+                answer_sas_question(call, line, printer);
+            } else if !line.is_empty() {
+                printer.note(&format!(
+                    "unknown command {line:?}; {}",
+                    commands_hint(negotiated)
+                ));
             }
-            question_open = false;
-            let verified = matches!(line.to_ascii_lowercase().as_str(), "y" | "yes");
-            printer.answered();
-            call.set_sas_verified(verified);
-            printer.note(if verified {
-                "SAS marked verified; the next call with this peer will show it as verified."
-            } else {
-                "SAS not verified: if your peer read a different SAS, someone may be \
-                 listening in; hang up with Ctrl-C."
-            });
         }
         let Some(event) = call.next_event(POLL) else {
             continue;
@@ -244,20 +252,51 @@ fn hold(call: &Call, args: &CallArgs, printer: &mut Printer, mut lines: Option<R
         }
         if ask_pending && secure {
             ask_pending = false;
-            if lines.is_none() {
-                lines = stdin_lines()
-                    .map_err(|e| {
-                        printer.note(&format!(
-                            "warning: cannot ask about the SAS ({e}); use --verify next time"
-                        ));
-                    })
-                    .ok();
-            }
-            if lines.is_some() {
-                printer.ask("Does your peer read the same SAS? [y/N]");
-                question_open = true;
-            }
+            printer.ask("Does your peer read the same SAS? [y/N]");
+            question_open = true;
         }
+    }
+}
+
+/// The user's answer to "Does your peer read the same SAS?".
+fn answer_sas_question(call: &Call, line: &str, printer: &mut Printer) {
+    let verified = matches!(line.to_ascii_lowercase().as_str(), "y" | "yes");
+    printer.answered();
+    call.set_sas_verified(verified);
+    printer.note(if verified {
+        "SAS marked verified; the next call with this peer will show it as verified."
+    } else {
+        "SAS not verified: if your peer read a different SAS, someone may be \
+         listening in; hang up with Ctrl-C."
+    });
+}
+
+/// A command typed during the call: `mute` and `unmute`, and for a call set up by offer and
+/// answer the path restart lines ([`path_line`]). Whether the line was one.
+fn typed_command(
+    call: &Call,
+    line: &str,
+    negotiated: bool,
+    json: bool,
+    printer: &mut Printer,
+) -> bool {
+    match line {
+        "mute" | "unmute" => {
+            let muted = line == "mute";
+            call.set_muted(muted);
+            printer.set_muted(muted);
+            if json {
+                println!("{}", json!({"event": "muted", "muted": muted}));
+            } else {
+                printer.note(if muted {
+                    "microphone muted: your peer hears silence (type `unmute` to speak again)"
+                } else {
+                    "microphone on"
+                });
+            }
+            true
+        }
+        _ => negotiated && path_line(call, line, json, printer),
     }
 }
 
@@ -280,14 +319,32 @@ fn stdin_lines() -> io::Result<Receiver<String>> {
     thread::Builder::new()
         .name("stdin".to_owned())
         .spawn(move || {
-            for line in io::stdin().lock().lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
+            let stdin = io::stdin();
+            let mut line = String::new();
+            loop {
+                // A job in the background that read its terminal would be stopped (SIGTTIN),
+                // call and all: it waits until it is brought to the foreground instead.
+                while in_background(&stdin) {
+                    thread::sleep(Duration::from_millis(250));
+                }
+                line.clear();
+                match stdin.lock().read_line(&mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                let typed = line.trim_end_matches(['\n', '\r']).to_owned();
+                if tx.send(typed).is_err() {
                     return;
                 }
             }
         })?;
     Ok(rx)
+}
+
+/// Whether `stdin` is the terminal of a job that is not in its foreground.
+fn in_background(stdin: &io::Stdin) -> bool {
+    stdin.is_terminal()
+        && nix::unistd::tcgetpgrp(stdin).is_ok_and(|fg| fg != nix::unistd::getpgrp())
 }
 
 /// A line typed or pasted during a call set up by offer and answer: `restart` writes a

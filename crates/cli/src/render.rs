@@ -16,6 +16,8 @@ pub struct Printer {
     /// A line is on screen without its newline: the live stats line (updated in place on a
     /// terminal) or a question waiting for its answer.
     line_open: bool,
+    /// The microphone is muted: the live stats line says so.
+    muted: bool,
 }
 
 impl Printer {
@@ -25,7 +27,13 @@ impl Printer {
             json,
             tty: io::stdout().is_terminal(),
             line_open: false,
+            muted: false,
         }
+    }
+
+    /// Whether the live stats line says the microphone is muted.
+    pub fn set_muted(&mut self, muted: bool) {
+        self.muted = muted;
     }
 
     /// A state or advice line: stdout for a person, stderr in JSON mode (stdout carries events
@@ -92,14 +100,18 @@ impl Printer {
                 self.note("video input ended: no more video is sent; the call goes on");
             }
             CallEvent::Stats(stats) => {
+                let mut line = stats_line(stats);
+                if self.muted {
+                    line.push_str("  MUTED");
+                }
                 if self.tty {
                     // Carriage return and erase-line redraw the one line in place.
-                    print!("\r\x1b[K{}", stats_line(stats));
+                    print!("\r\x1b[K{line}");
                     let _ = io::stdout().flush();
                     self.line_open = true;
                 } else {
                     self.close_line();
-                    println!("{}", stats_line(stats));
+                    println!("{line}");
                 }
             }
             CallEvent::Connected { local, remote } => {

@@ -262,6 +262,14 @@ enum sotto_status sotto_call_next_event(const struct sotto_call *call,
 // `call` is NULL or a live `sotto_call`.
 enum sotto_status sotto_call_set_sas_verified(const struct sotto_call *call, int verified);
 
+// Mutes the microphone (`muted` not 0) or unmutes it, from the next audio frame on: while
+// muted the call sends silence in place of its audio input (with DTX, a comfort-noise
+// packet every 400 ms), so nothing said reaches the peer. Video is unaffected.
+//
+// # Safety
+// `call` is NULL or a live `sotto_call`.
+enum sotto_status sotto_call_set_muted(const struct sotto_call *call, int muted);
+
 // Ends the call: its threads stop, its output is finalised, and an event of kind
 // `SOTTO_EVENT_KIND_ENDED` with `SOTTO_END_REASON_HUNG_UP` follows (unless it had already
 // ended). Returns at once; `sotto_call_wait_and_free` waits for the end.

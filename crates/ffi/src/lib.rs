@@ -572,6 +572,22 @@ pub unsafe extern "C" fn sotto_call_set_sas_verified(
     })
 }
 
+/// Mutes the microphone (`muted` not 0) or unmutes it, from the next audio frame on: while
+/// muted the call sends silence in place of its audio input (with DTX, a comfort-noise
+/// packet every 400 ms), so nothing said reaches the peer. Video is unaffected.
+///
+/// # Safety
+/// `call` is NULL or a live `sotto_call`.
+#[no_mangle]
+pub unsafe extern "C" fn sotto_call_set_muted(call: *const SottoCall, muted: c_int) -> SottoStatus {
+    guard(|| {
+        // SAFETY: the caller passes a live call or NULL.
+        let call = unsafe { handle(call, "call")? };
+        call.inner.set_muted(muted != 0);
+        Ok(SottoStatus::Ok)
+    })
+}
+
 /// Ends the call: its threads stop, its output is finalised, and an event of kind
 /// `SOTTO_EVENT_KIND_ENDED` with `SOTTO_END_REASON_HUNG_UP` follows (unless it had already
 /// ended). Returns at once; `sotto_call_wait_and_free` waits for the end.

@@ -88,6 +88,11 @@ fn null_pointers_are_error_codes_with_messages() {
             sotto_call_set_sas_verified(ptr::null(), 1),
             SottoStatus::NullPointer
         );
+        assert_eq!(
+            sotto_call_set_muted(ptr::null(), 1),
+            SottoStatus::NullPointer
+        );
+        assert!(last_error().contains("call is NULL"), "{}", last_error());
         assert_eq!(sotto_call_hang_up(ptr::null()), SottoStatus::NullPointer);
         assert_eq!(
             sotto_call_wait_and_free(ptr::null_mut()),
@@ -202,6 +207,8 @@ fn a_call_started_through_the_abi_reports_its_port_and_hangs_up() {
         let call = sotto_call_start(config);
         assert!(!call.is_null(), "{}", last_error());
         assert_ne!(sotto_call_local_port(call), 0);
+        assert_eq!(sotto_call_set_muted(call, 1), SottoStatus::Ok);
+        assert_eq!(sotto_call_set_muted(call, 0), SottoStatus::Ok);
         let mut event = SottoEvent::empty(SottoEventKind::None);
         assert_eq!(
             sotto_call_next_event(call, 0, &mut event),
