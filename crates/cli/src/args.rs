@@ -50,6 +50,10 @@ pub enum Command {
     /// Start a call with someone you can only reach through a chat: prints an offer line to
     /// send them, then waits for their answer line (from `sotto join`) on stdin.
     Invite {
+        /// Call over IPv6: offer this machine's IPv6 addresses (the STUN servers must be IPv6
+        /// too). `sotto join` follows the offer's address family by itself.
+        #[arg(long)]
+        ipv6: bool,
         #[command(flatten)]
         path: PathArgs,
         #[command(flatten)]

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
 use serde_json::json;
+use sotto::signal::Offer;
 use sotto::{Call, CallConfig, CallEvent, PathConfig, PreparedCall};
 use sotto_zrtp::SessionConfig;
 
@@ -46,9 +47,10 @@ pub fn run(
 }
 
 /// `sotto invite`: prints an offer line, reads the answer line from stdin, holds the call.
-pub fn invite(path: &PathArgs, args: &CallArgs) -> anyhow::Result<ExitCode> {
+pub fn invite(ipv6: bool, path: &PathArgs, args: &CallArgs) -> anyhow::Result<ExitCode> {
     let mut printer = Printer::new(args.json);
-    let prepared = prepare(path, args, &mut printer)?;
+    let family = ipv6.then_some("--ipv6");
+    let prepared = prepare(family, path, args, &mut printer)?;
     let offer = prepared.offer().map_err(|e| anyhow!("{e}"))?;
     if args.json {
         println!("{}", json!({"event": "offer", "offer": offer}));
@@ -75,7 +77,8 @@ pub fn invite(path: &PathArgs, args: &CallArgs) -> anyhow::Result<ExitCode> {
 /// `sotto join OFFER`: prints the answer line and holds the call.
 pub fn join(offer: &str, path: &PathArgs, args: &CallArgs) -> anyhow::Result<ExitCode> {
     let mut printer = Printer::new(args.json);
-    let prepared = prepare(path, args, &mut printer)?;
+    let family = offer_is_ipv6(offer).then_some("the offer is IPv6");
+    let prepared = prepare(family, path, args, &mut printer)?;
     let (call, answer) = prepared
         .answer(offer.trim())
         .map_err(|e| anyhow!("{e}; pass the whole line `sotto invite` printed, in quotes"))?;
@@ -92,14 +95,36 @@ pub fn join(offer: &str, path: &PathArgs, args: &CallArgs) -> anyhow::Result<Exi
     Ok(exit_code(call))
 }
 
-/// Binds, gathers candidates (bounded by the STUN servers' deadline) and tells the user what
-/// the STUN servers said.
+/// Whether the offer's sender calls from IPv6 (its default address): `join` calls from the
+/// same family, the only one the sender's addresses can be reached from.
+fn offer_is_ipv6(offer: &str) -> bool {
+    Offer::from_line(offer.trim()).is_ok_and(|Offer(sdp)| {
+        let audio = sdp.media.first().and_then(|m| m.connection);
+        audio.or(sdp.connection).is_some_and(|ip| ip.is_ipv6())
+    })
+}
+
+/// Binds (IPv6 when `ipv6` says why, else IPv4), gathers candidates (bounded by the STUN
+/// servers' deadline) and tells the user what the STUN servers said.
 fn prepare(
+    ipv6: Option<&str>,
     path: &PathArgs,
     args: &CallArgs,
     printer: &mut Printer,
 ) -> anyhow::Result<PreparedCall> {
-    let bind = SocketAddr::from(([0, 0, 0, 0], path.port));
+    if let Some(why) = ipv6 {
+        if let Some(server) = path.stun.iter().find(|s| s.is_ipv4()) {
+            return Err(anyhow!(
+                "--stun {server} is an IPv4 server and this call is over IPv6 ({why}); name \
+                 an IPv6 STUN server, e.g. --stun [2001:db8::1]:3478"
+            ));
+        }
+    }
+    let bind = if ipv6.is_some() {
+        SocketAddr::from(([0u16; 8], path.port))
+    } else {
+        SocketAddr::from(([0, 0, 0, 0], path.port))
+    };
     let config = call_config(bind, None, args)?;
     if !path.stun.is_empty() {
         printer.note("asking the STUN servers for this machine's public address...");

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
             };
             call::run(bind, Some(peer), &call)
         }
-        Command::Invite { path, call } => call::invite(&path, &call),
+        Command::Invite { ipv6, path, call } => call::invite(ipv6, &path, &call),
         Command::Join { offer, path, call } => call::join(&offer, &path, &call),
         Command::Devices => devices::run().map(|()| ExitCode::SUCCESS),
         Command::Demo(demo) => demo::run(&demo),

@@ -9,7 +9,7 @@ mod output;
 mod peer;
 
 use std::net::UdpSocket;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,28 @@ fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// Starts `sotto invite` (with `invite_flags`) and `sotto join`, both sending a tone with their
+/// own caches in `dir`, and carries the offer and the answer line between them.
+fn invite_and_join(dir: &Path, invite_flags: &[&str]) -> (Peer, Peer) {
+    let cache = |name: &str| dir.join(name).to_str().expect("utf-8").to_owned();
+    let within = || Instant::now() + Duration::from_secs(15);
+    let mut invite = sotto();
+    invite.args(["invite", "--json", "--audio-in", "tone"]);
+    invite.args(invite_flags);
+    invite.args(["--audio-out", "none", "--cache"]);
+    invite.arg(cache("a.sqlite"));
+    let mut invite = Peer::spawn(invite, "invite", dir);
+    let offer = invite.wait_for_event("offer", within());
+    let mut join = sotto();
+    join.args(["join", offer["offer"].as_str().expect("a line"), "--json"]);
+    join.args(["--audio-in", "tone", "--audio-out", "none", "--cache"]);
+    join.arg(cache("b.sqlite"));
+    let mut join = Peer::spawn(join, "join", dir);
+    let answer = join.wait_for_event("answer", within());
+    invite.say(answer["answer"].as_str().expect("a line"));
+    (invite, join)
 }
 
 #[test]
@@ -103,6 +125,17 @@ fn bad_offer_and_answer_lines_are_one_line_errors() {
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(stderr.contains("sotto invite"), "{stderr}");
 
+    // An IPv6 call cannot ask an IPv4 STUN server.
+    let out = sotto()
+        .args(["invite", "--ipv6", "--stun", "127.0.0.1:3478", "--cache"])
+        .arg(&cache)
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("name an IPv6 STUN server"), "{stderr}");
+
     // `invite` whose stdin ends before an answer comes says what to do.
     let out = sotto()
         .args([
@@ -126,21 +159,8 @@ fn bad_offer_and_answer_lines_are_one_line_errors() {
 #[test]
 fn a_running_call_restarts_its_path_through_pasted_lines() {
     let dir = temp_dir("restart");
-    let cache = |name: &str| dir.join(name).to_str().expect("utf-8").to_owned();
     let within = || Instant::now() + Duration::from_secs(15);
-    let mut invite = sotto();
-    invite.args(["invite", "--json", "--duration", "4", "--audio-in", "tone"]);
-    invite.args(["--audio-out", "none", "--cache"]);
-    invite.arg(cache("a.sqlite"));
-    let mut invite = Peer::spawn(invite, "invite", &dir);
-    let offer = invite.wait_for_event("offer", within());
-    let mut join = sotto();
-    join.args(["join", offer["offer"].as_str().expect("a line"), "--json"]);
-    join.args(["--audio-in", "tone", "--audio-out", "none", "--cache"]);
-    join.arg(cache("b.sqlite"));
-    let mut join = Peer::spawn(join, "join", &dir);
-    let answer = join.wait_for_event("answer", within());
-    invite.say(answer["answer"].as_str().expect("a line"));
+    let (mut invite, mut join) = invite_and_join(&dir, &["--duration", "4"]);
     invite.wait_for_event("secure", within());
     join.wait_for_event("secure", within());
 
@@ -168,5 +188,34 @@ fn a_running_call_restarts_its_path_through_pasted_lines() {
         assert_eq!(count("connected"), 2, "{events:?}");
     }
     assert_eq!(event(&events_a, "ended")["reason"], "duration reached");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_ipv6_invite_is_joined_over_ipv6() {
+    if let Err(e) = UdpSocket::bind("[::1]:0") {
+        eprintln!("skipped: no IPv6 loopback on this machine ({e})");
+        return;
+    }
+    let dir = temp_dir("ipv6");
+    let (invite, join) = invite_and_join(&dir, &["--ipv6", "--duration", "2"]);
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let (status_a, events_a, stderr_a) = invite.finish(deadline);
+    let (status_b, events_b, stderr_b) = join.finish(deadline);
+    assert!(status_a.success(), "invite: {status_a}\n{stderr_a}");
+    assert!(status_b.success(), "join: {status_b}\n{stderr_b}");
+    // `join` followed the offer to IPv6 without being told.
+    let connected = event(&events_b, "connected");
+    for end in ["local", "remote"] {
+        let addr: std::net::SocketAddr = (connected[end].as_str())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("an address in {connected}"));
+        assert!(addr.is_ipv6(), "{connected}");
+    }
+    assert_eq!(
+        event(&events_a, "sas")["sas"],
+        event(&events_b, "sas")["sas"]
+    );
+    assert_eq!(event(&events_b, "ended")["reason"], "peer hung up");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -288,12 +288,12 @@ impl FrameSender {
                 .read(&mut pcm)
                 .map_err(|e| format!("reading the audio input: {e}"))?;
             // A file that ended goes on as silence; muted, everything read is dropped.
-            let heard = if self.shared.muted.load(Ordering::Relaxed) {
+            let kept = if self.shared.muted.load(Ordering::Relaxed) {
                 0
             } else {
                 n
             };
-            pcm[heard..].fill(0);
+            pcm[kept..].fill(0);
             let len = self
                 .encoder
                 .encode(&pcm, &mut opus)

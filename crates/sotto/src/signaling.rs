@@ -141,6 +141,22 @@ impl LocalPath {
         if remote_candidates.is_empty() {
             remote_candidates.push(Candidate::host(audio.remote, u16::MAX));
         }
+        // Checks pair addresses of one family: a peer reachable only over the other one
+        // cannot be reached from this socket at all.
+        let ours_v4 = self.candidates.iter().all(|c| c.addr.is_ipv4());
+        if remote_candidates
+            .iter()
+            .all(|c| c.addr.is_ipv4() != ours_v4)
+        {
+            let family = |v4: bool| if v4 { "IPv4" } else { "IPv6" };
+            return Err(Error::Config(format!(
+                "the peer can only be reached over {} and this call's socket is {}; prepare \
+                 the call on {} to reach it",
+                family(!ours_v4),
+                family(ours_v4),
+                if ours_v4 { "[::]:0" } else { "0.0.0.0:0" }
+            )));
+        }
         let mut config =
             AgentConfig::new(self.credentials.clone(), remote_credentials, controlling);
         config.local_candidates = self.candidates.clone();

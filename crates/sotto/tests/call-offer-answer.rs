@@ -234,3 +234,50 @@ fn supplied_audio_and_video_go_through_an_offer_and_answer() {
     assert!(samples.load(Ordering::Relaxed) > 48_000, "{samples:?}");
     assert!(pictures.load(Ordering::Relaxed) > 20, "{pictures:?}");
 }
+
+/// A config bound to IPv6 loopback, or `None` (with the reason printed) where this machine
+/// has no IPv6.
+fn ipv6_config(duration: Option<Duration>) -> Option<CallConfig> {
+    let bind: SocketAddr = "[::1]:0".parse().expect("address");
+    if let Err(e) = std::net::UdpSocket::bind(bind) {
+        eprintln!("skipped: no IPv6 loopback on this machine ({e})");
+        return None;
+    }
+    let mut config = config(duration);
+    config.bind = bind;
+    Some(config)
+}
+
+#[test]
+fn offer_and_answer_work_over_ipv6_and_the_other_family_is_refused_at_once() {
+    let (Some(alice), Some(bob)) = (ipv6_config(Some(Duration::from_secs(2))), ipv6_config(None))
+    else {
+        return;
+    };
+    let alice = Call::prepare(alice, PathConfig::default()).expect("alice prepares");
+    let bob = Call::prepare(bob, PathConfig::default()).expect("bob prepares");
+    let (bob_call, answer) = bob.answer(&alice.offer().expect("offer")).expect("answer");
+    let alice_call = alice.accept(&answer).expect("alice accepts");
+    let alice_events = events_until_end(&alice_call, Duration::from_secs(25));
+    let bob_events = events_until_end(&bob_call, Duration::from_secs(15));
+    assert_eq!(alice_call.wait(), EndReason::DurationReached);
+    assert_eq!(bob_call.wait(), EndReason::PeerHungUp);
+    let (local, remote) = connected(&alice_events);
+    assert!(local.is_ipv6() && remote.is_ipv6(), "{local} <-> {remote}");
+    assert_eq!(sas(&alice_events), sas(&bob_events));
+    assert!(last_stats(&bob_events).packets_received > 50);
+
+    // An IPv4 socket cannot answer an IPv6 offer: answering fails, rather than starting a
+    // call that would look for a path until its connect timeout.
+    let v6 =
+        Call::prepare(ipv6_config(None).expect("ipv6"), PathConfig::default()).expect("prepares");
+    let v4 = Call::prepare(config(None), PathConfig::default()).expect("prepares");
+    let err = v4
+        .answer(&v6.offer().expect("offer"))
+        .map(|_| ())
+        .expect_err("no common address family");
+    assert!(
+        err.to_string().contains("only be reached over IPv6"),
+        "{err}"
+    );
+}
