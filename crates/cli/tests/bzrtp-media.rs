@@ -11,10 +11,9 @@ mod libsrtp;
 #[path = "support/output.rs"]
 mod output;
 
-use output::{event, json_events, start_listener, wait_bounded};
+use output::{event, json_events, sotto, start_listener, temp_dir, wait_bounded};
 use std::io::Read as _;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use bzrtp::{BzrtpPeer, PeerConfig, PeerReport};
@@ -31,19 +30,6 @@ const PTIME_MS: u32 = 20;
 const CAPTURE_MS: u32 = DURATION_S * 1000 + 700;
 /// A process that has not finished by then is stuck: the whole test is meant to take seconds.
 const PROCESS_LIMIT: Duration = Duration::from_secs(20);
-
-fn sotto() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sotto"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("bzrtp-media")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
 
 /// `listen`/`call` options shared by both roles.
 fn call_args(cache: &std::path::Path) -> Vec<String> {

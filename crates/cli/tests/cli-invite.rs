@@ -9,23 +9,12 @@ mod output;
 mod peer;
 
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use output::event;
+use output::{event, sotto, temp_dir};
 use peer::Peer;
-
-fn sotto() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sotto"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sotto-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
 
 /// Starts `sotto invite` (with `invite_flags`) and `sotto join`, both sending a tone with their
 /// own caches in `dir`, and carries the offer and the answer line between them.
@@ -47,6 +36,17 @@ fn invite_and_join(dir: &Path, invite_flags: &[&str]) -> (Peer, Peer) {
     let answer = join.wait_for_event("answer", within());
     invite.say(answer["answer"].as_str().expect("a line"));
     (invite, join)
+}
+
+/// Waits for both ends of a call to exit (25 s at most), which must both succeed; the events
+/// each printed.
+fn both_end_well(invite: Peer, join: Peer) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let (status_a, events_a, stderr_a) = invite.finish(deadline);
+    let (status_b, events_b, stderr_b) = join.finish(deadline);
+    assert!(status_a.success(), "invite: {status_a}\n{stderr_a}");
+    assert!(status_b.success(), "join: {status_b}\n{stderr_b}");
+    (events_a, events_b)
 }
 
 #[test]
@@ -88,11 +88,7 @@ fn invite_and_join_set_up_a_call_and_a_silent_stun_server_is_reported() {
     let answer = join.wait_for_event("answer", Instant::now() + Duration::from_secs(15));
     invite.say(answer["answer"].as_str().expect("a line"));
 
-    let deadline = Instant::now() + Duration::from_secs(25);
-    let (status_a, events_a, stderr_a) = invite.finish(deadline);
-    let (status_b, events_b, stderr_b) = join.finish(deadline);
-    assert!(status_a.success(), "invite: {status_a}\n{stderr_a}");
-    assert!(status_b.success(), "join: {status_b}\n{stderr_b}");
+    let (events_a, events_b) = both_end_well(invite, join);
     assert_eq!(
         event(&events_a, "sas")["sas"],
         event(&events_b, "sas")["sas"]
@@ -176,11 +172,7 @@ fn a_running_call_restarts_its_path_through_pasted_lines() {
     invite.wait_for_event("connected", within());
     join.wait_for_event("connected", within());
 
-    let deadline = Instant::now() + Duration::from_secs(25);
-    let (status_a, events_a, stderr_a) = invite.finish(deadline);
-    let (status_b, events_b, stderr_b) = join.finish(deadline);
-    assert!(status_a.success(), "invite: {status_a}\n{stderr_a}");
-    assert!(status_b.success(), "join: {status_b}\n{stderr_b}");
+    let (events_a, events_b) = both_end_well(invite, join);
     // One handshake: the restart moved the call, it did not make a new one.
     for events in [&events_a, &events_b] {
         let count = |name: &str| events.iter().filter(|e| e["event"] == name).count();
@@ -199,11 +191,7 @@ fn an_ipv6_invite_is_joined_over_ipv6() {
     }
     let dir = temp_dir("ipv6");
     let (invite, join) = invite_and_join(&dir, &["--ipv6", "--duration", "2"]);
-    let deadline = Instant::now() + Duration::from_secs(25);
-    let (status_a, events_a, stderr_a) = invite.finish(deadline);
-    let (status_b, events_b, stderr_b) = join.finish(deadline);
-    assert!(status_a.success(), "invite: {status_a}\n{stderr_a}");
-    assert!(status_b.success(), "join: {status_b}\n{stderr_b}");
+    let (events_a, events_b) = both_end_well(invite, join);
     // `join` followed the offer to IPv6 without being told.
     let connected = event(&events_b, "connected");
     for end in ["local", "remote"] {

@@ -7,25 +7,12 @@ mod output;
 mod peer;
 
 use std::io::Read as _;
-use std::path::PathBuf;
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use output::{event, read_wav, start_listener, wait_bounded};
+use output::{event, read_wav, sotto, start_listener, temp_dir, wait_bounded};
 use peer::Peer;
 use sotto_testkit::goertzel::amplitude;
-
-fn sotto() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sotto"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sotto-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
 
 #[test]
 fn typing_mute_silences_the_call_until_unmute() {

@@ -10,11 +10,11 @@ mod relay;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use output::{event, json_events, start_listener, wait_bounded};
+use output::{event, json_events, sotto, start_listener, temp_dir, wait_bounded};
 use relay::Relay;
 use serde_json::Value;
 use sotto_media::video::{psnr, read_frame_index, PatternSource, Y4mSource};
@@ -46,20 +46,6 @@ const PROCESS_LIMIT: Duration = Duration::from_secs(90);
 /// Each call encodes and decodes 640x480 H.264 in two processes; two such calls at once on a
 /// small machine would measure the machine, not the call.
 static ONE_CALL_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn sotto() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sotto"))
-}
-
-/// A fresh directory for one test's files.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli-video")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
 
 fn utf8(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")

@@ -6,18 +6,14 @@ mod output;
 #[path = "support/relay.rs"]
 mod relay;
 
-use output::{event, json_events, read_wav, start_listener};
+use output::{event, json_events, read_wav, sotto, start_listener, temp_dir};
 use relay::Relay;
 use sotto_testkit::goertzel::energy_fraction;
 use std::io::Read as _;
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Output, Stdio};
 use std::time::Duration;
-
-fn sotto() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sotto"))
-}
 
 fn run(args: &[&str]) -> Output {
     sotto()
@@ -25,14 +21,6 @@ fn run(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("sotto runs")
-}
-
-/// A fresh directory for one test's files.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sotto-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }
 
 /// Bad input ends with exit code 2 and exactly one `error: ...` line, never a panic.

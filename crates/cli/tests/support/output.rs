@@ -1,13 +1,30 @@
-//! Reading what a `sotto` process prints: the `--json` event stream (one JSON object per line on
-//! stdout) and the port a listener announces on stderr; waiting for one to finish; the WAV it
-//! wrote.
+//! Running `sotto` and reading what it prints: the `--json` event stream (one JSON object per
+//! line on stdout) and the port a listener announces on stderr; waiting for one to finish; the
+//! WAV it wrote.
 
 use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, ChildStderr, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+/// The `sotto` binary under test.
+#[allow(dead_code, reason = "not every test file runs it directly")]
+pub fn sotto() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sotto"))
+}
+
+/// A fresh, empty directory for one test's files.
+#[allow(dead_code, reason = "not every test file writes files")]
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sotto-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
 
 /// Every line of `stdout` as JSON; a line that is not JSON fails the test.
 pub fn json_events(stdout: &[u8]) -> Vec<Value> {
