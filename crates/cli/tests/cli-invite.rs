@@ -101,54 +101,36 @@ fn invite_and_join_set_up_a_call_and_a_silent_stun_server_is_reported() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn bad_offer_and_answer_lines_are_one_line_errors() {
-    let dir = temp_dir("bad-lines");
-    let cache = dir.join("c.sqlite");
+/// Runs `sotto` with `args` (audio off, stdin closed, its cache in `dir`): it must exit 2 with
+/// one `error:` line that mentions `mentions`.
+fn assert_error(args: &[&str], dir: &Path, mentions: &str) {
     let out = sotto()
-        .args([
-            "join",
-            "sotto1:offer:bm90IGFuIG9mZmVy",
-            "--audio-in",
-            "none",
-        ])
-        .args(["--audio-out", "none", "--cache"])
-        .arg(&cache)
+        .args(args)
+        .args(["--audio-in", "none", "--audio-out", "none", "--cache"])
+        .arg(dir.join("c.sqlite"))
+        .stdin(Stdio::null())
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(stderr.contains("sotto invite"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(mentions), "{stderr}");
+}
 
+#[test]
+fn bad_offer_and_answer_lines_are_one_line_errors() {
+    let dir = temp_dir("bad-lines");
+    assert_error(
+        &["join", "sotto1:offer:bm90IGFuIG9mZmVy"],
+        &dir,
+        "sotto invite",
+    );
     // An IPv6 call cannot ask an IPv4 STUN server.
-    let out = sotto()
-        .args(["invite", "--ipv6", "--stun", "127.0.0.1:3478", "--cache"])
-        .arg(&cache)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("name an IPv6 STUN server"), "{stderr}");
-
+    let ipv6_with_ipv4_stun = ["invite", "--ipv6", "--stun", "127.0.0.1:3478"];
+    assert_error(&ipv6_with_ipv4_stun, &dir, "name an IPv6 STUN server");
     // `invite` whose stdin ends before an answer comes says what to do.
-    let out = sotto()
-        .args([
-            "invite",
-            "--audio-in",
-            "none",
-            "--audio-out",
-            "none",
-            "--cache",
-        ])
-        .arg(&cache)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no answer line"), "{stderr}");
+    assert_error(&["invite"], &dir, "no answer line");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
