@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
 use serde_json::json;
+use sotto::media::video::VideoInput;
 use sotto::signal::Offer;
 use sotto::{Call, CallConfig, CallEvent, PathConfig, PreparedCall};
 use sotto_zrtp::SessionConfig;
@@ -207,13 +208,18 @@ fn exit_code(call: Call) -> ExitCode {
 }
 
 /// What can be typed during a call: the hint shown when it starts and after an unknown line.
-fn commands_hint(negotiated: bool) -> &'static str {
-    if negotiated {
-        "type `mute` or `unmute` to turn your microphone off or on; if the call breaks after a \
-         network change, type `restart` and send the line it prints to your peer"
-    } else {
-        "type `mute` or `unmute` to turn your microphone off or on"
+fn commands_hint(negotiated: bool, video: bool) -> String {
+    let mut hint = "type `mute` or `unmute` to turn your microphone off or on".to_owned();
+    if video {
+        hint.push_str(", `video off` or `video on` for your camera");
     }
+    if negotiated {
+        hint.push_str(
+            "; if the call breaks after a network change, type `restart` and send the line it \
+             prints to your peer",
+        );
+    }
+    hint
 }
 
 /// Shows the call's events until it ends; asks about the SAS on a terminal; Ctrl-C hangs up.
@@ -228,7 +234,8 @@ fn hold(
     lines: &Receiver<String>,
     negotiated: bool,
 ) {
-    printer.note(commands_hint(negotiated));
+    let hint = commands_hint(negotiated, args.video_in != VideoInput::None);
+    printer.note(&hint);
     let mut question_open = false;
     // Asked once the secure line is out, so that line does not land after the question.
     let (mut ask_pending, mut secure) = (false, false);
@@ -248,10 +255,7 @@ fn hold(
                 question_open = false;
                 answer_sas_question(call, line, printer);
             } else if !line.is_empty() {
-                printer.note(&format!(
-                    "unknown command {line:?}; {}",
-                    commands_hint(negotiated)
-                ));
+                printer.note(&format!("unknown command {line:?}; {hint}"));
             }
         }
         let Some(event) = call.next_event(POLL) else {
@@ -296,8 +300,8 @@ fn answer_sas_question(call: &Call, line: &str, printer: &mut Printer) {
     });
 }
 
-/// A command typed during the call: `mute` and `unmute`, and for a call set up by offer and
-/// answer the path restart lines ([`path_line`]). Whether the line was one.
+/// A command typed during the call: `mute` and `unmute`, `video off` and `video on`, and for
+/// a call set up by offer and answer the path restart lines ([`path_line`]). Whether the line was one.
 fn typed_command(
     call: &Call,
     line: &str,
@@ -317,6 +321,20 @@ fn typed_command(
                     "microphone muted: your peer hears silence (type `unmute` to speak again)"
                 } else {
                     "microphone on"
+                });
+            }
+            true
+        }
+        "video off" | "video on" => {
+            let off = line == "video off";
+            call.set_video_muted(off);
+            if json {
+                println!("{}", json!({"event": "video_muted", "muted": off}));
+            } else {
+                printer.note(if off {
+                    "camera off: your peer sees black (type `video on` to show it again)"
+                } else {
+                    "camera on"
                 });
             }
             true

@@ -1,5 +1,5 @@
-//! Commands typed during a call: `mute` silences what the peer hears until `unmute`, and an
-//! unknown line gets a hint.
+//! Commands typed during a call: `mute` silences what the peer hears until `unmute`, `video
+//! off` is acknowledged, and an unknown line gets a hint.
 
 #[path = "support/output.rs"]
 mod output;
@@ -49,6 +49,12 @@ fn typing_mute_silences_the_call_until_unmute() {
     thread::sleep(Duration::from_millis(1_500));
     caller.say("unmute");
     assert_eq!(caller.wait_for_event("muted", within())["muted"], false);
+    // A call without video takes the camera commands too (they change nothing it sends).
+    caller.say("video off");
+    assert_eq!(
+        caller.wait_for_event("video_muted", within())["muted"],
+        true
+    );
 
     let (status, events, stderr) = caller.finish(Instant::now() + Duration::from_secs(20));
     assert!(status.success(), "call: {status}\n{stderr}");

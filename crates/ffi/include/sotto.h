@@ -270,6 +270,13 @@ enum sotto_status sotto_call_set_sas_verified(const struct sotto_call *call, int
 // `call` is NULL or a live `sotto_call`.
 enum sotto_status sotto_call_set_muted(const struct sotto_call *call, int muted);
 
+// Turns the call's video input off (`muted` not 0: black pictures are sent in its place) or
+// back on, from the next picture on. Audio is unaffected; a call without video ignores it.
+//
+// # Safety
+// `call` is NULL or a live `sotto_call`.
+enum sotto_status sotto_call_set_video_muted(const struct sotto_call *call, int muted);
+
 // Ends the call: its threads stop, its output is finalised, and an event of kind
 // `SOTTO_EVENT_KIND_ENDED` with `SOTTO_END_REASON_HUNG_UP` follows (unless it had already
 // ended). Returns at once; `sotto_call_wait_and_free` waits for the end.

@@ -588,6 +588,24 @@ pub unsafe extern "C" fn sotto_call_set_muted(call: *const SottoCall, muted: c_i
     })
 }
 
+/// Turns the call's video input off (`muted` not 0: black pictures are sent in its place) or
+/// back on, from the next picture on. Audio is unaffected; a call without video ignores it.
+///
+/// # Safety
+/// `call` is NULL or a live `sotto_call`.
+#[no_mangle]
+pub unsafe extern "C" fn sotto_call_set_video_muted(
+    call: *const SottoCall,
+    muted: c_int,
+) -> SottoStatus {
+    guard(|| {
+        // SAFETY: the caller passes a live call or NULL.
+        let call = unsafe { handle(call, "call")? };
+        call.inner.set_video_muted(muted != 0);
+        Ok(SottoStatus::Ok)
+    })
+}
+
 /// Ends the call: its threads stop, its output is finalised, and an event of kind
 /// `SOTTO_EVENT_KIND_ENDED` with `SOTTO_END_REASON_HUNG_UP` follows (unless it had already
 /// ended). Returns at once; `sotto_call_wait_and_free` waits for the end.

@@ -92,6 +92,10 @@ fn null_pointers_are_error_codes_with_messages() {
             sotto_call_set_muted(ptr::null(), 1),
             SottoStatus::NullPointer
         );
+        assert_eq!(
+            sotto_call_set_video_muted(ptr::null(), 1),
+            SottoStatus::NullPointer
+        );
         assert!(last_error().contains("call is NULL"), "{}", last_error());
         assert_eq!(sotto_call_hang_up(ptr::null()), SottoStatus::NullPointer);
         assert_eq!(
@@ -209,6 +213,7 @@ fn a_call_started_through_the_abi_reports_its_port_and_hangs_up() {
         assert_ne!(sotto_call_local_port(call), 0);
         assert_eq!(sotto_call_set_muted(call, 1), SottoStatus::Ok);
         assert_eq!(sotto_call_set_muted(call, 0), SottoStatus::Ok);
+        assert_eq!(sotto_call_set_video_muted(call, 1), SottoStatus::Ok);
         let mut event = SottoEvent::empty(SottoEventKind::None);
         assert_eq!(
             sotto_call_next_event(call, 0, &mut event),

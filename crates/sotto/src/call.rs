@@ -387,6 +387,15 @@ impl Call {
         self.shared.muted.store(muted, Ordering::Relaxed);
     }
 
+    /// Turns the camera (or whatever video input the call has) off or back on, from the next
+    /// picture on: while off the call sends black pictures in place of the input's (they cost
+    /// next to nothing once encoded), so the peer sees black rather than a frozen last
+    /// picture and nothing of the camera reaches it. The input keeps running, so turning it
+    /// back on is immediate. Audio is unaffected; a call without video ignores it.
+    pub fn set_video_muted(&self, muted: bool) {
+        self.shared.video.muted.store(muted, Ordering::Relaxed);
+    }
+
     /// Ends the call: the threads stop, the output is finalised, and
     /// [`CallEvent::Ended`] with [`EndReason::HungUp`] follows (unless it had already ended).
     pub fn hang_up(&self) {

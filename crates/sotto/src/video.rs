@@ -78,6 +78,9 @@ pub(crate) struct VideoShared {
     pub(crate) rtt_ms: AtomicU32,
     /// The decode thread wants a keyframe (set before it sends [`Command::VideoKeyframe`]).
     pub(crate) keyframe_wanted: AtomicBool,
+    /// Set by [`Call::set_video_muted`](crate::Call::set_video_muted): the sender encodes
+    /// black pictures in place of the input's.
+    pub(crate) muted: AtomicBool,
 }
 
 impl VideoShared {
@@ -96,6 +99,7 @@ impl VideoShared {
             rendered: AtomicU64::new(u64::MAX),
             rtt_ms: AtomicU32::new(u32::MAX),
             keyframe_wanted: AtomicBool::new(false),
+            muted: AtomicBool::new(false),
         }
     }
 
@@ -223,6 +227,7 @@ pub(crate) fn spawn_sender(
                 history: RetransmitHistory::new(HISTORY_PACKETS, MAX_PACKET_LEN),
                 resend_budget: ResendBudget::new(bitrate_bps),
                 encoded: Vec::new(),
+                black: None,
                 commands: commands.clone(),
                 waker: waker.try_clone().ok(),
                 shared,
@@ -281,9 +286,25 @@ struct FrameSender {
     resend_budget: ResendBudget,
     /// The current access unit, reused from frame to frame.
     encoded: Vec<u8>,
+    /// The black picture sent while the video is muted, made at the input's size.
+    black: Option<sotto_media::VideoFrame>,
     commands: Sender<Command>,
     waker: Option<Waker>,
     shared: Arc<Shared>,
+}
+
+/// A black picture the size of `like`: `cached` if it is one, else a new one.
+fn black_like(
+    cached: Option<sotto_media::VideoFrame>,
+    like: &sotto_media::VideoFrame,
+) -> Result<sotto_media::VideoFrame, String> {
+    let size = (like.width(), like.height());
+    match cached {
+        Some(black) if (black.width(), black.height()) == size => Ok(black),
+        _ => {
+            sotto_media::VideoFrame::black(size.0, size.1).map_err(|e| format!("video input: {e}"))
+        }
+    }
 }
 
 /// The sender's state between frames.
@@ -317,6 +338,11 @@ impl FrameSender {
         while !self.shared.stopped() {
             if !ended {
                 match self.source.read() {
+                    Ok(Some(frame)) if self.shared.video.muted.load(Ordering::Relaxed) => {
+                        let black = black_like(self.black.take(), &frame)?;
+                        self.send_frame(&black, next, &mut state)?;
+                        self.black = Some(black);
+                    }
                     Ok(Some(frame)) => self.send_frame(&frame, next, &mut state)?,
                     Ok(None) => {
                         ended = true;
