@@ -314,32 +314,28 @@ fn typed_command(
             let muted = line == "mute";
             call.set_muted(muted);
             printer.set_muted(muted);
-            if json {
-                println!("{}", json!({"event": "muted", "muted": muted}));
-            } else {
-                printer.note(if muted {
-                    "microphone muted: your peer hears silence (type `unmute` to speak again)"
-                } else {
-                    "microphone on"
-                });
-            }
+            let said = "microphone muted: your peer hears silence (type `unmute` to speak again)";
+            tell_switch(printer, json, "muted", muted, (said, "microphone on"));
             true
         }
         "video off" | "video on" => {
             let off = line == "video off";
             call.set_video_muted(off);
-            if json {
-                println!("{}", json!({"event": "video_muted", "muted": off}));
-            } else {
-                printer.note(if off {
-                    "camera off: your peer sees black (type `video on` to show it again)"
-                } else {
-                    "camera on"
-                });
-            }
+            let said = "camera off: your peer sees black (type `video on` to show it again)";
+            tell_switch(printer, json, "video_muted", off, (said, "camera on"));
             true
         }
         _ => negotiated && path_line(call, line, json, printer),
+    }
+}
+
+/// Tells the user a typed switch took effect: the JSON `event` with `muted`, or for a person
+/// the first of `said` when muted, the second when not.
+fn tell_switch(printer: &mut Printer, json: bool, event: &str, muted: bool, said: (&str, &str)) {
+    if json {
+        println!("{}", json!({"event": event, "muted": muted}));
+    } else {
+        printer.note(if muted { said.0 } else { said.1 });
     }
 }
 
