@@ -270,8 +270,9 @@ enum sotto_status sotto_call_set_sas_verified(const struct sotto_call *call, int
 // `call` is NULL or a live `sotto_call`.
 enum sotto_status sotto_call_set_muted(const struct sotto_call *call, int muted);
 
-// Turns the call's video input off (`muted` not 0: black pictures are sent in its place) or
-// back on, from the next picture on. Audio is unaffected; a call without video ignores it.
+// Turns the call's video input off (`muted` not 0: a black picture a second is sent in its
+// place) or back on, from the next picture on. Audio is unaffected; a call without video
+// ignores it.
 //
 // # Safety
 // `call` is NULL or a live `sotto_call`.

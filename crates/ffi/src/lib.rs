@@ -588,8 +588,9 @@ pub unsafe extern "C" fn sotto_call_set_muted(call: *const SottoCall, muted: c_i
     })
 }
 
-/// Turns the call's video input off (`muted` not 0: black pictures are sent in its place) or
-/// back on, from the next picture on. Audio is unaffected; a call without video ignores it.
+/// Turns the call's video input off (`muted` not 0: a black picture a second is sent in its
+/// place) or back on, from the next picture on. Audio is unaffected; a call without video
+/// ignores it.
 ///
 /// # Safety
 /// `call` is NULL or a live `sotto_call`.

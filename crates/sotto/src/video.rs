@@ -53,6 +53,10 @@ pub(crate) const DECODE_QUEUE_FRAMES: usize = 10;
 const STOP_POLL: Duration = Duration::from_millis(50);
 /// How often the decode thread repeats its keyframe request while it waits for one.
 const KEYFRAME_RETRY: Duration = Duration::from_millis(500);
+/// While the video is muted a black picture goes out this often (and whenever the peer asks
+/// for a keyframe): the peer's stream stays alive for about 1 kbit/s, where black at the full
+/// frame rate costs some 20 kbit/s on the wire and an encode every frame.
+const MUTED_PICTURE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Counters and gauges of the video stream that the video threads share with the network
 /// thread: relaxed atomics, read every stats interval.
@@ -228,6 +232,7 @@ pub(crate) fn spawn_sender(
                 resend_budget: ResendBudget::new(bitrate_bps),
                 encoded: Vec::new(),
                 black: None,
+                black_sent_at: None,
                 commands: commands.clone(),
                 waker: waker.try_clone().ok(),
                 shared,
@@ -288,6 +293,8 @@ struct FrameSender {
     encoded: Vec<u8>,
     /// The black picture sent while the video is muted, made at the input's size.
     black: Option<sotto_media::VideoFrame>,
+    /// When the last black picture of this stretch of mute went out.
+    black_sent_at: Option<Instant>,
     commands: Sender<Command>,
     waker: Option<Waker>,
     shared: Arc<Shared>,
@@ -339,11 +346,21 @@ impl FrameSender {
             if !ended {
                 match self.source.read() {
                     Ok(Some(frame)) if self.shared.video.muted.load(Ordering::Relaxed) => {
-                        let black = black_like(self.black.take(), &frame)?;
-                        self.send_frame(&black, next, &mut state)?;
-                        self.black = Some(black);
+                        let due = state.keyframe_wanted
+                            || self.black_sent_at.is_none_or(|at| {
+                                next.saturating_duration_since(at) >= MUTED_PICTURE_INTERVAL
+                            });
+                        if due {
+                            let black = black_like(self.black.take(), &frame)?;
+                            self.send_frame(&black, next, &mut state)?;
+                            self.black = Some(black);
+                            self.black_sent_at = Some(next);
+                        }
                     }
-                    Ok(Some(frame)) => self.send_frame(&frame, next, &mut state)?,
+                    Ok(Some(frame)) => {
+                        self.black_sent_at = None;
+                        self.send_frame(&frame, next, &mut state)?;
+                    }
                     Ok(None) => {
                         ended = true;
                         let _ = self.commands.send(Command::VideoInputEnded);
