@@ -105,7 +105,9 @@ pub struct CallArgs {
     /// Hang up this many seconds after the call is secure.
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = parse_duration)]
     pub duration: Option<Duration>,
-    /// ZRTP cache of retained secrets [default: sotto/zid.sqlite in your data directory].
+    /// ZRTP cache: this endpoint's identity (ZID) and its retained secrets [default:
+    /// sotto/zid.sqlite in your data directory]. Two sotto calling each other on one machine
+    /// need a cache each.
     #[arg(long, value_name = "PATH")]
     pub cache: Option<PathBuf>,
     /// Key agreements to offer, most preferred first (DH3k is always offered too).

@@ -12,8 +12,8 @@ use sotto_media::{AudioInput, AudioOutput};
 pub struct CallConfig {
     /// Local UDP address; port 0 picks a free one.
     pub bind: SocketAddr,
-    /// Whom to call; `None` listens and latches onto the first address whose ZRTP the session
-    /// accepts.
+    /// Whom to call; `None` listens and latches onto the first address whose ZRTP Hello the
+    /// session accepts.
     pub peer: Option<SocketAddr>,
     /// Where the audio to send comes from.
     pub audio_in: AudioInput,

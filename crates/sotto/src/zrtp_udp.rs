@@ -31,17 +31,22 @@ pub(crate) struct ZrtpLink {
     session: Session,
     stats: HandshakeStats,
     deadline: Option<Instant>,
+    /// Before a peer is known: who sent the Hello the session just refused, to get the RFC's
+    /// Error answer (one short packet per Hello, no amplification) instead of silence.
+    refused: Option<SocketAddr>,
 }
 
 impl ZrtpLink {
-    /// With `peer` `None` the link latches onto the first address that sends a ZRTP packet
-    /// the session accepts; its first Hellos wait until then.
+    /// With `peer` `None` the link latches onto the first address whose Hello the session
+    /// accepts (an Error, ErrorACK or Ping from anyone does not make it the peer); its first
+    /// Hellos wait until then.
     pub(crate) fn new(peer: Option<SocketAddr>, session: Session) -> Self {
         ZrtpLink {
             peer,
             session,
             stats: HandshakeStats::default(),
             deadline: None,
+            refused: None,
         }
     }
 
@@ -70,8 +75,8 @@ impl ZrtpLink {
     }
 
     /// Sends what the session has queued through `send` and hands every event to `on_event`.
-    /// Before the peer is known there is nowhere to send: the Hello is repeated by its timer
-    /// once the peer has spoken.
+    /// Before the peer is known there is nowhere to send (the Hello is repeated by its timer
+    /// once the peer has spoken), except the answer to a refused Hello.
     pub(crate) fn flush<E>(
         &mut self,
         mut send: impl FnMut(&[u8], SocketAddr) -> Result<(), E>,
@@ -80,14 +85,15 @@ impl ZrtpLink {
         loop {
             match self.session.poll_output() {
                 Output::Transmit(packet) => {
-                    if let Some(peer) = self.peer {
-                        send(&packet, peer)?;
+                    if let Some(to) = self.peer.or(self.refused) {
+                        send(&packet, to)?;
                         self.stats.sent += 1;
                     }
                 }
                 Output::Event(event) => on_event(event),
                 Output::Timeout(deadline) => {
                     self.deadline = deadline;
+                    self.refused = None;
                     return Ok(());
                 }
             }
@@ -119,7 +125,8 @@ impl ZrtpLink {
     }
 
     /// Feeds a datagram classified as ZRTP (anything else is dropped and counted). Returns
-    /// whether the session accepted it; the first accepted sender becomes the peer.
+    /// whether the session accepted it; the sender of the first accepted Hello becomes the
+    /// peer.
     pub(crate) fn handle_datagram(
         &mut self,
         from: SocketAddr,
@@ -136,10 +143,15 @@ impl ZrtpLink {
         }) {
             Ok(()) => {
                 self.stats.accepted += 1;
-                self.peer.get_or_insert(from);
+                if self.peer.is_none() && self.session.peer_zid().is_some() {
+                    self.peer = Some(from);
+                }
                 true
             }
-            Err(_) => {
+            Err(e) => {
+                if self.peer.is_none() && matches!(e, sotto_zrtp::Error::HelloRefused(_)) {
+                    self.refused = Some(from);
+                }
                 self.stats.dropped += 1;
                 false
             }
@@ -155,9 +167,8 @@ pub struct ZrtpOverUdp {
 }
 
 impl ZrtpOverUdp {
-    /// Drives `session` on `socket`. With `peer` `None` it latches onto the first address that
-    /// sends a ZRTP packet the session accepts (a listening endpoint); its first Hellos wait
-    /// until then.
+    /// Drives `session` on `socket`. With `peer` `None` it latches onto the first address whose
+    /// Hello the session accepts (a listening endpoint); its first Hellos wait until then.
     pub fn new(socket: UdpSocket, peer: Option<SocketAddr>, session: Session) -> Self {
         ZrtpOverUdp {
             socket,

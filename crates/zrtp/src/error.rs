@@ -34,8 +34,8 @@ pub enum Error {
     /// A Multistream nonce was used twice.
     #[error("zrtp nonce reuse")]
     NonceReuse,
-    /// The peer's Hello carries our own ZID.
-    #[error("peer zid equals ours")]
+    /// The peer's Hello carries our own ZID: most likely two endpoints sharing one cache.
+    #[error("the peer's zid is our own: {}", same_cache!())]
     EqualZids,
     /// A message arrived that has no place in the current state.
     #[error("unexpected zrtp message {0} in this state")]
@@ -112,6 +112,14 @@ pub enum Error {
     },
 }
 
+/// Why two endpoints have one ZID, said by both sides of it (ours and the peer's Error 0x90).
+macro_rules! same_cache {
+    () => {
+        "both ends use the same zid cache; two endpoints on one machine need a cache each"
+    };
+}
+use same_cache;
+
 /// An RFC 6189 section 5.9 error code, as carried by the Error message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ErrorCode(pub u32);
@@ -159,9 +167,42 @@ impl ErrorCode {
     pub const GOCLEAR_NOT_ALLOWED: ErrorCode = ErrorCode(0x100);
 }
 
+impl ErrorCode {
+    /// What the code means (RFC 6189 section 5.9), `None` for a code the RFC does not define.
+    pub fn meaning(self) -> Option<&'static str> {
+        Some(match self {
+            Self::MALFORMED => "malformed packet",
+            Self::SOFTWARE => "critical software error",
+            Self::UNSUPPORTED_VERSION => "unsupported zrtp version",
+            Self::HELLO_MISMATCH => "hello components mismatch",
+            Self::HASH_UNSUPPORTED => "hash type not supported",
+            Self::CIPHER_UNSUPPORTED => "cipher type not supported",
+            Self::KEY_AGREEMENT_UNSUPPORTED => "public key exchange not supported",
+            Self::AUTH_TAG_UNSUPPORTED => "srtp auth tag not supported",
+            Self::SAS_UNSUPPORTED => "sas rendering scheme not supported",
+            Self::NO_SHARED_SECRET => "no shared secret available, dh mode required",
+            Self::BAD_PUBLIC_VALUE => "bad dh public value",
+            Self::BAD_HVI => "dh hvi does not match the hashed data",
+            Self::UNTRUSTED_MITM => "relayed sas from an untrusted mitm",
+            Self::BAD_CONFIRM_MAC => "bad confirm mac",
+            Self::NONCE_REUSE => "nonce reuse",
+            Self::EQUAL_ZIDS => concat!("equal zids in hello: ", same_cache!()),
+            Self::SSRC_COLLISION => "ssrc collision",
+            Self::SERVICE_UNAVAILABLE => "service unavailable",
+            Self::TIMEOUT => "protocol timeout",
+            Self::GOCLEAR_NOT_ALLOWED => "goclear not allowed",
+            _ => return None,
+        })
+    }
+}
+
 impl core::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "0x{:x}", self.0)
+        write!(f, "0x{:x}", self.0)?;
+        match self.meaning() {
+            Some(meaning) => write!(f, " ({meaning})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -198,5 +239,30 @@ impl From<&Error> for Option<ErrorCode> {
             | Error::InvalidConfig(_)
             | Error::WrongState(_) => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_read_as_the_rfc_names_them() {
+        assert_eq!(
+            ErrorCode::CIPHER_UNSUPPORTED.to_string(),
+            "0x52 (cipher type not supported)"
+        );
+        // Both sides of one shared cache say what to do about it.
+        let theirs = Error::PeerError(ErrorCode::EQUAL_ZIDS).to_string();
+        let ours = Error::EqualZids.to_string();
+        for said in [&theirs, &ours] {
+            assert!(
+                said.contains("two endpoints on one machine need a cache each"),
+                "{said}"
+            );
+        }
+        assert!(theirs.contains("0x90 (equal zids in hello"), "{theirs}");
+        // A code the RFC does not define is shown as it came.
+        assert_eq!(ErrorCode(0x77).to_string(), "0x77");
     }
 }

@@ -276,6 +276,12 @@ impl Session {
         self.zid
     }
 
+    /// The peer's ZID, once a Hello was accepted: until then anyone may turn out to be the
+    /// peer (a listener knows whom it talks to from here on).
+    pub fn peer_zid(&self) -> Option<Zid> {
+        self.peer.as_ref().map(|peer| peer.msg.zid)
+    }
+
     /// The hash of our Hello as sent (every retransmission carries the same message), for the
     /// `a=zrtp-hash` attribute of our SDP: `format!("a=zrtp-hash:{}", session.hello_hash())`.
     pub fn hello_hash(&self) -> HelloHash {
