@@ -315,10 +315,21 @@ impl DeviceStream {
         ) -> Result<cpal::Stream, Error>,
     ) -> Result<Self, Error> {
         let dev = find_device(device, input)?;
-        let config = choose_config(&dev, input)?;
+        // Found is not usable: ALSA names a "default" device even with no sound card.
+        let unavailable = |e: Error| match e {
+            Error::Device(reason) => Error::DeviceUnavailable {
+                direction: if input { "input" } else { "output" },
+                name: device.unwrap_or("default").to_owned(),
+                reason,
+            },
+            other => other,
+        };
+        let config = choose_config(&dev, input).map_err(unavailable)?;
         let errors = Arc::new(AtomicU64::new(0));
-        let stream = build(&dev, &config, &errors)?;
-        stream.play().map_err(|e| Error::Device(e.to_string()))?;
+        let stream = build(&dev, &config, &errors).map_err(unavailable)?;
+        stream
+            .play()
+            .map_err(|e| unavailable(Error::Device(e.to_string())))?;
         Ok(Self {
             _stream: stream,
             device_rate_hz: config.sample_rate(),

@@ -29,6 +29,20 @@ pub enum Error {
     /// No device has the requested name.
     #[error("no audio device named {0:?}; run `sotto devices` to list them")]
     NoSuchDevice(String),
+    /// The device was found but cannot be opened or started: no sound card behind the
+    /// system's default, the device busy or unplugged.
+    #[error(
+        "the audio {direction} device {name:?} cannot be used ({reason}); pick another \
+         (`sotto devices` lists them) or a file instead (`none`, `tone` or `FILE.wav`)"
+    )]
+    DeviceUnavailable {
+        /// `"input"` or `"output"`.
+        direction: &'static str,
+        /// The device's name (`default` for the system's default).
+        name: String,
+        /// What the audio layer said.
+        reason: String,
+    },
     /// The system has no default device in this direction.
     #[error("no default audio {0} device; pick a file instead (`none`, `tone` or `FILE.wav`)")]
     NoDefaultDevice(&'static str),

@@ -55,3 +55,24 @@ fn unknown_device_name_is_a_clear_error() {
     let text = err.to_string();
     assert!(text.contains("no such microphone"), "{text}");
 }
+
+#[test]
+fn a_default_device_that_cannot_open_says_what_to_use_instead() {
+    // Where the default devices work (a machine with a sound card) there is nothing to check.
+    for (direction, opened) in [
+        ("input", CaptureStream::open(None, |_| {}).map(drop)),
+        (
+            "output",
+            PlaybackStream::open(None, |b| b.fill(0)).map(drop),
+        ),
+    ] {
+        match opened {
+            Ok(()) => eprintln!("skipped: the default audio {direction} device opened"),
+            Err(e) => {
+                let text = e.to_string();
+                assert!(text.contains(&format!("audio {direction}")), "{text}");
+                assert!(text.contains("`none`, `tone` or `FILE.wav`"), "{text}");
+            }
+        }
+    }
+}
