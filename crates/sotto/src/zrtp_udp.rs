@@ -124,9 +124,10 @@ impl ZrtpLink {
         }
     }
 
-    /// Feeds a datagram classified as ZRTP (anything else is dropped and counted). Returns
-    /// whether the session accepted it; the sender of the first accepted Hello becomes the
-    /// peer.
+    /// Feeds a datagram classified as ZRTP (anything else is dropped and counted). The sender
+    /// of the first accepted Hello becomes the peer. Returns whether the session accepted it
+    /// from the peer: what a stranger sends before that (an ErrorACK, a Ping) is answered but
+    /// says nothing about the peer.
     pub(crate) fn handle_datagram(
         &mut self,
         from: SocketAddr,
@@ -146,7 +147,7 @@ impl ZrtpLink {
                 if self.peer.is_none() && self.session.peer_zid().is_some() {
                     self.peer = Some(from);
                 }
-                true
+                self.peer == Some(from)
             }
             Err(e) => {
                 if self.peer.is_none() && matches!(e, sotto_zrtp::Error::HelloRefused(_)) {
@@ -259,5 +260,63 @@ impl ZrtpOverUdp {
         }
         self.link.handle_timeout(Instant::now());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sotto_zrtp::cache::MemoryCache;
+    use sotto_zrtp::wire::{Header, Message};
+    use sotto_zrtp::SessionConfig;
+
+    use super::*;
+
+    fn session(now: Instant) -> Session {
+        let cache = Arc::new(MemoryCache::new());
+        Session::new(SessionConfig::default(), cache, &mut rand_core::OsRng, now).expect("session")
+    }
+
+    fn error_ack() -> Vec<u8> {
+        let mut body = Vec::new();
+        wire::encode_message(&Message::ErrorAck, &mut body);
+        let mut packet = Vec::new();
+        let header = Header {
+            sequence: 1,
+            ssrc: 0x5742_4e47,
+        };
+        wire::seal_packet(header, &body, &mut packet);
+        packet
+    }
+
+    #[test]
+    fn a_listener_latches_onto_the_first_accepted_hello_not_onto_any_accepted_packet() {
+        let now = {
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "an origin for the sessions' clocks"
+            )]
+            Instant::now()
+        };
+        let stranger: SocketAddr = "192.0.2.7:5004".parse().expect("addr");
+        let caller_addr: SocketAddr = "192.0.2.9:5004".parse().expect("addr");
+        let mut listener = ZrtpLink::new(None, session(now));
+
+        // The session takes an ErrorACK from anyone (it needs no answer), but that makes no
+        // one the peer and is not reported as the peer's.
+        assert!(!listener.handle_datagram(stranger, &error_ack(), now));
+        assert_eq!(listener.peer(), None);
+        assert_eq!(listener.stats().accepted, 1);
+
+        let mut caller = session(now);
+        let Output::Transmit(hello) = caller.poll_output() else {
+            panic!("a new session sends its Hello first");
+        };
+        assert!(listener.handle_datagram(caller_addr, &hello, now));
+        assert_eq!(listener.peer(), Some(caller_addr));
+        // From now on the stranger is dropped unread.
+        assert!(!listener.handle_datagram(stranger, &error_ack(), now));
+        assert_eq!(listener.stats().dropped, 1);
     }
 }
