@@ -14,7 +14,7 @@ use anyhow::{anyhow, Context as _};
 use serde_json::json;
 use sotto::media::video::VideoInput;
 use sotto::signal::Offer;
-use sotto::{Call, CallConfig, CallEvent, PathConfig, PreparedCall};
+use sotto::{Call, CallConfig, CallEvent, EndReason, PathConfig, PreparedCall};
 use sotto_zrtp::SessionConfig;
 
 use crate::args::{CallArgs, PathArgs};
@@ -276,6 +276,13 @@ fn hold(
                 }
             }
             CallEvent::Secure { .. } => secure = true,
+            CallEvent::Ended(EndReason::HandshakeFailed(why)) if why.contains("same zid cache") => {
+                printer.note(
+                    "Both ends are this machine's sotto with one identity: start one of them \
+                     with --cache OTHER.sqlite.",
+                );
+                break;
+            }
             CallEvent::Ended(_) => break,
             _ => {}
         }

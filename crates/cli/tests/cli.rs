@@ -383,3 +383,37 @@ fn two_processes_agree_on_the_sas_and_hear_each_other() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn two_processes_on_one_cache_are_told_to_give_one_its_own() {
+    let dir = temp_dir("one-cache");
+    let cache = dir
+        .join("zid.sqlite")
+        .to_str()
+        .expect("utf-8 path")
+        .to_owned();
+    let quiet = ["--json", "--audio-in", "none", "--audio-out", "none"];
+    let (mut listener, _stderr, port) = start_listener(
+        sotto()
+            .args(["listen", "--port", "0", "--cache", &cache])
+            .args(quiet),
+    );
+    let caller = sotto()
+        .args(["call", &format!("127.0.0.1:{port}"), "--cache", &cache])
+        .args(quiet)
+        .stdin(Stdio::null())
+        .output()
+        .expect("caller runs");
+    let _ = listener.kill();
+    let _ = listener.wait();
+    let stderr = String::from_utf8_lossy(&caller.stderr);
+    assert!(!caller.status.success(), "{stderr}");
+    let events = json_events(&caller.stdout);
+    let reason = &event(&events, "ended")["reason"];
+    assert!(
+        reason.as_str().is_some_and(|r| r.contains("0x90")),
+        "{reason}"
+    );
+    assert!(stderr.contains("--cache OTHER.sqlite"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
