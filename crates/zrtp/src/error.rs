@@ -165,9 +165,7 @@ impl ErrorCode {
     pub const TIMEOUT: ErrorCode = ErrorCode(0xB0);
     /// GoClear message received, but not allowed.
     pub const GOCLEAR_NOT_ALLOWED: ErrorCode = ErrorCode(0x100);
-}
 
-impl ErrorCode {
     /// What the code means (RFC 6189 section 5.9), `None` for a code the RFC does not define.
     pub fn meaning(self) -> Option<&'static str> {
         Some(match self {
