@@ -296,6 +296,16 @@ pub(crate) fn parse_latency_ms(s: &str) -> Result<u64, String> {
 /// Resolves `HOST:PORT` to one socket address, preferring IPv4 as `sotto listen` binds IPv4.
 pub(crate) fn parse_peer(s: &str) -> Result<SocketAddr, String> {
     let hint = "write HOST:PORT, e.g. 192.0.2.7:5004, [2001:db8::7]:5004 or example.org:5004";
+    // The resolver's own word for a missing port is "invalid socket address".
+    if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+        let example = SocketAddr::new(ip, 5004);
+        return Err(format!(
+            "'{s}' has no port: write HOST:PORT, e.g. {example}"
+        ));
+    }
+    if !s.contains(':') {
+        return Err(format!("'{s}' has no port: write HOST:PORT, e.g. {s}:5004"));
+    }
     let addrs: Vec<SocketAddr> = s
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve '{s}' ({e}); {hint}"))?
@@ -534,9 +544,17 @@ mod tests {
             parse_peer("127.0.0.1:5004"),
             Ok(SocketAddr::from(([127, 0, 0, 1], 5004)))
         );
-        assert!(parse_peer("127.0.0.1")
-            .expect_err("no port")
-            .contains("HOST:PORT"));
+        for (no_port, example) in [
+            ("127.0.0.1", "127.0.0.1:5004"),
+            ("::1", "[::1]:5004"),
+            ("example.org", "example.org:5004"),
+        ] {
+            let said = parse_peer(no_port).expect_err("no port");
+            assert!(
+                said.contains(&format!("has no port: write HOST:PORT, e.g. {example}")),
+                "{said}"
+            );
+        }
         assert!(parse_peer("127.0.0.1:0").is_err());
         assert!(parse_peer("0.0.0.0:5004").is_err());
         assert_eq!(
