@@ -42,6 +42,17 @@ pub fn run(
             call.local_addr().port()
         ),
     });
+    if peer.is_none() {
+        // A listener is useless without its address; an interface list that cannot be read
+        // leaves only the port, as above.
+        if let Ok(addresses) = call.reachable_at() {
+            let commands: Vec<String> = addresses
+                .iter()
+                .map(|a| format!("sotto call {a}"))
+                .collect();
+            printer.note(&format!("your peer runs: {}", commands.join("  or  ")));
+        }
+    }
     let lines = stdin_lines().context("cannot read stdin")?;
     hold(&call, args, &mut printer, &lines, false);
     Ok(exit_code(call))

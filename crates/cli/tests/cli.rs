@@ -349,6 +349,14 @@ fn two_processes_agree_on_the_sas_and_hear_each_other() {
         String::from_utf8_lossy(&caller.stderr)
     );
     assert!(listened.status.success(), "listener: {rest}");
+    // The listener told its user what the peer should type.
+    let told = rest
+        .lines()
+        .find(|l| l.starts_with("your peer runs: sotto call "));
+    assert!(
+        told.is_some_and(|l| l.contains(&format!(":{port}"))),
+        "listener: {rest}"
+    );
 
     let (calls, listens) = (json_events(&caller.stdout), json_events(&listened.stdout));
     let (sas_c, sas_l) = (event(&calls, "sas"), event(&listens, "sas"));

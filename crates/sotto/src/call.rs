@@ -365,6 +365,13 @@ impl Call {
         self.local_addr
     }
 
+    /// The addresses a peer can call this call at: the bound address if it names one, else
+    /// this machine's interface addresses of its family with the call's port (loopback only
+    /// when there is nothing else). What a listener shows the person who will call it.
+    pub fn reachable_at(&self) -> Result<Vec<SocketAddr>, Error> {
+        crate::signaling::host_addresses(self.local_addr)
+    }
+
     /// The next event, waiting up to `timeout`; `None` if none came in that time or the call
     /// has ended and every event was taken.
     pub fn next_event(&self, timeout: Duration) -> Option<CallEvent> {

@@ -361,7 +361,7 @@ pub(crate) struct IceSetup {
 /// The addresses a peer may reach our socket at: the bound address if it names one, else
 /// every address of this machine's interfaces in the socket's family, loopback only when
 /// there is nothing else (a peer on another machine could not use it).
-fn host_addresses(local: SocketAddr) -> Result<Vec<SocketAddr>, Error> {
+pub(crate) fn host_addresses(local: SocketAddr) -> Result<Vec<SocketAddr>, Error> {
     if !local.ip().is_unspecified() {
         return Ok(vec![local]);
     }
