@@ -319,7 +319,8 @@ fn answer_sas_question(call: &Call, line: &str, printer: &mut Printer) {
 }
 
 /// A command typed during the call: `mute` and `unmute`, `video off` and `video on`, and for
-/// a call set up by offer and answer the path restart lines ([`path_line`]). Whether the line was one.
+/// a call set up by offer and answer the path restart lines ([`path_line`]). Whether the line
+/// was one.
 fn typed_command(
     call: &Call,
     line: &str,

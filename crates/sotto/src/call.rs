@@ -398,7 +398,8 @@ impl Call {
     /// picture on: while off the call sends a black picture once a second (and when the peer
     /// asks for a keyframe) in place of the input's, so the peer sees black rather than a
     /// frozen last picture, nothing of the camera reaches it, and the stream costs about
-    /// 1 kbit/s. The input keeps running, so turning it back on is immediate. Audio is unaffected; a call without video ignores it.
+    /// 1 kbit/s. The input keeps running, so turning it back on is immediate. Audio is
+    /// unaffected; a call without video ignores it.
     pub fn set_video_muted(&self, muted: bool) {
         self.shared.video.muted.store(muted, Ordering::Relaxed);
     }
